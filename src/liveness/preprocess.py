@@ -1,0 +1,137 @@
+"""The one preprocessing path from a Clip to model inputs: pure numpy, deterministic, no I/O."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from liveness.clip import Clip
+from liveness.config import PreprocessConfig
+
+# Reflecting the device x axis (x -> -x) flips ax; the gyroscope is a pseudovector
+# (ω -> det(M)·M·ω with M = diag(-1, 1, 1)), so gx stays and gy, gz flip.
+MIRROR_IMU_SIGNS = np.array([-1.0, 1.0, 1.0, 1.0, -1.0, -1.0], dtype=np.float32)
+
+
+def select_frame_indices(t_ms: np.ndarray, num_frames: int, shift: float = 0.0) -> np.ndarray:
+    """Pick `num_frames` frames by time: targets evenly spaced over [t_first, t_last].
+
+    Each target takes the nearest frame (the earlier one on a tie), so a clip with fewer
+    frames than `num_frames` repeats frames. `shift` in [-0.5, 0.5] moves every target by
+    that fraction of the target spacing (targets clamped to the clip) for training-time
+    temporal jitter; 0 is the deterministic evaluation choice. Returns (num_frames,) int64,
+    non-decreasing, first 0 and last T-1 when shift is 0.
+    """
+    t = np.asarray(t_ms, dtype=np.float64)  # (T,) strictly increasing
+    if t.ndim != 1 or len(t) == 0:
+        raise ValueError(f"t_ms must be a non-empty 1-D array, got shape {t.shape}")
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    if not -0.5 <= shift <= 0.5:
+        raise ValueError(f"shift must be in [-0.5, 0.5], got {shift}")
+    if len(t) == 1:
+        return np.zeros(num_frames, dtype=np.int64)
+    span = t[-1] - t[0]
+    if num_frames == 1:
+        targets = np.array([t[0] + 0.5 * span])
+    else:
+        step = span / (num_frames - 1)
+        targets = t[0] + (np.arange(num_frames) + shift) * step  # (num_frames,)
+    targets = np.clip(targets, t[0], t[-1])
+    right = np.clip(np.searchsorted(t, targets), 1, len(t) - 1)  # first t >= target
+    left = right - 1
+    take_right = (t[right] - targets) < (targets - t[left])
+    return np.where(take_right, right, left).astype(np.int64)
+
+
+def crop_resize(frame: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
+    """Central square of side crop_scale·min(W, H), resized (antialiased bilinear) to S×S.
+
+    frame: (H, W, 3) uint8 -> (S, S, 3) uint8 with S = cfg.image_size. A crop that is
+    already S×S is returned unchanged (no resampling), which the dataset cache relies on.
+    """
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"frame must be (H, W, 3) uint8, got {frame.dtype} {frame.shape}")
+    h, w = frame.shape[:2]
+    side = int(np.clip(round(cfg.crop_scale * min(h, w)), 1, min(h, w)))
+    top, left = (h - side) // 2, (w - side) // 2
+    crop = np.ascontiguousarray(frame[top : top + side, left : left + side])
+    s = cfg.image_size
+    if side == s:
+        return crop
+    # Pillow's BILINEAR widens its kernel when downscaling, i.e. it antialiases.
+    img = Image.fromarray(crop).resize((s, s), Image.Resampling.BILINEAR)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def resample_imu(imu: np.ndarray, frame_times_ms: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
+    """Resample IMU (N, 7) [t_ms, ax..gz] onto the selected frames: (T, K, 6) float32.
+
+    K = cfg.imu_per_frame samples per frame step. With dt the mean interval of the T
+    frame times, sample k of step i is at t_i - (K-1-k)/K·dt, so the last one lands on t_i.
+    Channels are linearly interpolated (held constant beyond the ends), then accelerometer
+    is divided by cfg.acc_scale and gyroscope by cfg.gyro_scale.
+    """
+    imu = np.asarray(imu, dtype=np.float64)
+    if imu.ndim != 2 or imu.shape[1] != 7 or len(imu) == 0:
+        raise ValueError(f"imu must be (N, 7) with N >= 1, got {imu.shape}")
+    ts, xs = imu[:, 0], imu[:, 1:]  # (N,), (N, 6)
+    uniq, inv = np.unique(ts, return_inverse=True)
+    if len(uniq) < len(ts):
+        # Repeated timestamps (allowed by the contract) are averaged: np.interp needs
+        # strictly increasing sample times.
+        counts = np.bincount(inv)
+        xs = np.stack([np.bincount(inv, weights=xs[:, c]) / counts for c in range(6)], axis=1)
+        ts = uniq
+    ft = np.asarray(frame_times_ms, dtype=np.float64)  # (T,)
+    k = cfg.imu_per_frame
+    dt = (ft[-1] - ft[0]) / (len(ft) - 1) if len(ft) > 1 else 0.0
+    offsets = (np.arange(k) - (k - 1)) / k * dt  # (K,) from -(K-1)/K·dt up to 0
+    times = (ft[:, None] + offsets[None, :]).ravel()  # (T·K,)
+    out = np.stack([np.interp(times, ts, xs[:, c]) for c in range(6)], axis=-1)
+    out = out.reshape(len(ft), k, 6)
+    out[..., :3] /= cfg.acc_scale
+    out[..., 3:] /= cfg.gyro_scale
+    return out.astype(np.float32)
+
+
+def preprocess_clip(clip: Clip, cfg: PreprocessConfig, shift: float = 0.0) -> dict[str, Any]:
+    """THE path from a clip to model inputs (dataset, CLI and server all call this).
+
+    Returns video (T, S, S, 3) uint8, imu (T, K, 6) float32 (zeros without IMU),
+    imu_present bool, frame_t_ms (T,) float64 and frame_indices (T,) int64 of the chosen
+    frames, with T = cfg.num_frames. `shift` is training-time jitter (see
+    select_frame_indices); leave it 0 for inference.
+    """
+    idx = select_frame_indices(clip.frame_t_ms, cfg.num_frames, shift)
+    done: dict[int, np.ndarray] = {}  # repeated frames are cropped once
+    for i in idx.tolist():
+        if i not in done:
+            done[i] = crop_resize(clip.frames[i], cfg)
+    video = np.stack([done[i] for i in idx.tolist()])  # (T, S, S, 3)
+    frame_t = np.asarray(clip.frame_t_ms, dtype=np.float64)[idx]
+    if clip.imu is not None:
+        imu = resample_imu(clip.imu, frame_t, cfg)
+    else:
+        imu = np.zeros((cfg.num_frames, cfg.imu_per_frame, 6), dtype=np.float32)
+    return {
+        "video": video,
+        "imu": imu,
+        "imu_present": clip.imu is not None,
+        "frame_t_ms": frame_t,
+        "frame_indices": idx,
+    }
+
+
+def mirror_clip_arrays(video: np.ndarray, imu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mirror a clip left-right with the physically matching IMU reflection.
+
+    video (T, H, W, C): columns reversed (image u runs along device -x, so this is x -> -x).
+    imu (..., 6) [ax, ay, az, gx, gy, gz]: multiplied by MIRROR_IMU_SIGNS. Returns copies.
+    """
+    if imu.shape[-1] != 6:
+        raise ValueError(f"imu must end in 6 channels, got {imu.shape}")
+    flipped = np.ascontiguousarray(video[:, :, ::-1])
+    return flipped, (imu * MIRROR_IMU_SIGNS).astype(imu.dtype)

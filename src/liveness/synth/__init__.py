@@ -1,0 +1,1 @@
+"""Physically grounded synthetic generator of live and attack clips (`liveness synth`)."""

@@ -1,0 +1,109 @@
+"""Rotations, the contract's front camera, and ray intersections with simple surfaces."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Arrays named R_* are rotation matrices whose columns are the rotated frame's axes expressed in
+# the outer frame (so R_dev_to_world @ v_dev = v_world). Points are (..., 3) float arrays.
+
+
+def skew(v: np.ndarray) -> np.ndarray:
+    """(..., 3) -> (..., 3, 3) cross-product matrices: skew(a) @ b == a x b."""
+    x, y, z = v[..., 0], v[..., 1], v[..., 2]
+    o = np.zeros_like(x)
+    return np.stack(
+        [np.stack([o, -z, y], -1), np.stack([z, o, -x], -1), np.stack([-y, x, o], -1)], -2
+    )
+
+
+def rotvec_to_matrix(rv: np.ndarray) -> np.ndarray:
+    """Rodrigues' formula, vectorised: (..., 3) rotation vectors -> (..., 3, 3) matrices."""
+    rv = np.asarray(rv, dtype=np.float64)
+    theta = np.linalg.norm(rv, axis=-1)[..., None, None]
+    k = skew(rv)
+    # sin(θ)/θ and (1-cos θ)/θ² with their Taylor series near 0 to stay exact for tiny angles.
+    small = theta < 1e-6
+    safe = np.where(small, 1.0, theta)
+    a = np.where(small, 1.0 - theta**2 / 6.0, np.sin(safe) / safe)
+    b = np.where(small, 0.5 - theta**2 / 24.0, (1.0 - np.cos(safe)) / safe**2)
+    return np.eye(3) + a * k + b * (k @ k)
+
+
+def matrix_to_rotvec(r: np.ndarray) -> np.ndarray:
+    """Inverse of rotvec_to_matrix for rotations below 180°: (..., 3, 3) -> (..., 3)."""
+    cos = np.clip((np.trace(r, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0)
+    theta = np.arccos(cos)
+    w = np.stack(
+        [r[..., 2, 1] - r[..., 1, 2], r[..., 0, 2] - r[..., 2, 0], r[..., 1, 0] - r[..., 0, 1]], -1
+    )
+    s = np.sin(theta)
+    scale = np.where(s < 1e-9, 0.5, theta / (2.0 * np.where(s < 1e-9, 1.0, s)))
+    return w * scale[..., None]
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Device-to-world rotation of a phone at `eye` whose front camera (+z) looks at `target`.
+
+    The contract's device frame: z out of the screen toward the user (the camera's optical axis),
+    y toward the top edge, x = y × z toward the right edge.
+    """
+    z = np.asarray(target, float) - np.asarray(eye, float)
+    z /= np.linalg.norm(z)
+    y = np.asarray(up, float) - np.dot(up, z) * z
+    y /= np.linalg.norm(y)
+    x = np.cross(y, z)
+    return np.stack([x, y, z], axis=1)
+
+
+def focal_px(width: int, hfov_deg: float) -> float:
+    """Focal length in pixels for a horizontal field of view."""
+    return 0.5 * width / np.tan(np.radians(hfov_deg) / 2.0)
+
+
+def pixel_rays(width: int, height: int, f: float) -> np.ndarray:
+    """(H, W, 3) unit ray directions in device axes through each pixel centre.
+
+    Frames are stored unmirrored: image columns u run along device −x, rows v along device −y.
+    """
+    u = np.arange(width) + 0.5 - width / 2.0
+    v = np.arange(height) + 0.5 - height / 2.0
+    uu, vv = np.meshgrid(u, v)
+    d = np.stack([-uu / f, -vv / f, np.ones_like(uu)], axis=-1)
+    return d / np.linalg.norm(d, axis=-1, keepdims=True)
+
+
+def project(p_dev: np.ndarray, f: float, width: int, height: int) -> np.ndarray:
+    """Project (..., 3) points in device axes to (..., 2) pixel coordinates (u, v)."""
+    z = p_dev[..., 2]
+    u = width / 2.0 - f * p_dev[..., 0] / z
+    v = height / 2.0 - f * p_dev[..., 1] / z
+    return np.stack([u, v], axis=-1)
+
+
+def ray_ellipsoid(
+    o: np.ndarray, d: np.ndarray, axes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entry and exit distances of rays o + t·d, (N, 3) each, with an origin-centred ellipsoid.
+
+    Returns (t_in, t_out, hit); t_in/t_out are +inf where the ray misses.
+    """
+    # Scaling space by 1/axes turns the ellipsoid into the unit sphere.
+    os_, ds = o / axes, d / axes
+    a = np.einsum("ij,ij->i", ds, ds)
+    b = np.einsum("ij,ij->i", os_, ds)
+    c = np.einsum("ij,ij->i", os_, os_) - 1.0
+    disc = b * b - a * c
+    hit = disc > 0
+    sq = np.sqrt(np.where(hit, disc, 0.0))
+    t_in = np.where(hit, (-b - sq) / a, np.inf)
+    t_out = np.where(hit, (-b + sq) / a, np.inf)
+    hit &= t_out > 0
+    return t_in, t_out, hit
+
+
+def ray_plane(o: np.ndarray, d: np.ndarray, point: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Distance t along rays (N, 3) to a plane; +inf for parallel rays or hits behind."""
+    denom = d @ normal
+    t = ((point - o) @ normal) / np.where(np.abs(denom) < 1e-12, 1e-12, denom)
+    return np.where((np.abs(denom) < 1e-12) | (t <= 0), np.inf, t)

@@ -1,0 +1,178 @@
+"""A person in a room (head, neck, shoulders, textured wall, lights), rendered by ray casting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from liveness.synth.face import Atlas, sample_atlas, to_linear
+from liveness.synth.geometry import ray_ellipsoid, ray_plane, rotvec_to_matrix
+from liveness.synth.head import cast_head
+from liveness.synth.trajectory import Wobble
+
+
+@dataclass
+class Lighting:
+    """One directional key light plus ambient light, linear RGB."""
+
+    direction: np.ndarray  # (3,) unit, from the surface toward the light
+    color: np.ndarray  # (3,)
+    ambient: np.ndarray  # (3,)
+
+    @staticmethod
+    def sample(rng: np.random.Generator) -> Lighting:
+        d = np.array([rng.uniform(0.3, 1.0), rng.uniform(-1.0, 1.0), rng.uniform(-0.1, 1.0)])
+        warm = rng.uniform(-0.15, 0.15)  # colour temperature: warm bulbs to cool daylight
+        tint = np.array([1 + warm, 1.0, 1 - warm])
+        return Lighting(
+            direction=d / np.linalg.norm(d),
+            color=tint * rng.uniform(0.6, 1.2),
+            ambient=tint * rng.uniform(0.15, 0.45),
+        )
+
+    def shade(
+        self, albedo: np.ndarray, normal: np.ndarray, view: np.ndarray, spec: np.ndarray | float
+    ) -> np.ndarray:
+        """Wrapped Lambert (soft, skin-like) plus Blinn-Phong highlight; view points to the eye."""
+        ndl = normal @ self.direction
+        diffuse = np.clip((ndl + 0.25) / 1.25, 0, None)[:, None]
+        h = self.direction[None] + view
+        h /= np.linalg.norm(h, axis=-1, keepdims=True) + 1e-9
+        hl = np.clip(np.sum(normal * h, -1), 0, None) ** 24
+        return albedo * (self.ambient + diffuse * self.color) + (spec * hl)[:, None] * self.color
+
+
+class SceneObject(Protocol):
+    def trace(
+        self, origin: np.ndarray, dirs: np.ndarray, t: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Distance (N,) (+inf on a miss) and linear RGB (N, 3) of rays from origin at time t."""
+        ...
+
+
+@dataclass
+class Person:
+    """A subject's head on a neck and shoulders, with blinks and small head motion."""
+
+    atlas: Atlas
+    light: Lighting
+    cloth: np.ndarray  # linear RGB
+    blinks: list[float]  # blink start times, s
+    head_rot: Wobble = field(default_factory=Wobble.none)
+    head_pos: Wobble = field(default_factory=Wobble.none)
+
+    def openness(self, t: float) -> float:
+        """Eyelid opening: a blink closes in ~80 ms and reopens in ~150 ms."""
+        o = 1.0
+        for b in self.blinks:
+            dt = t - b
+            if 0 <= dt < 0.08:
+                o = min(o, 1 - dt / 0.08)
+            elif 0.08 <= dt < 0.23:
+                o = min(o, (dt - 0.08) / 0.15)
+        return o
+
+    def head_pose(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        tt = np.array([t])
+        return rotvec_to_matrix(self.head_rot(tt)[0]), self.head_pos(tt)[0]
+
+    def trace(
+        self, origin: np.ndarray, dirs: np.ndarray, t: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        r_head, c_head = self.head_pose(t)
+        dist = np.full(len(dirs), np.inf)
+        rgb = np.zeros((len(dirs), 3))
+        hit = cast_head(self.atlas, r_head, c_head, origin, dirs, self.openness(t))
+        dist[hit.index] = hit.t
+        rgb[hit.index] = self.light.shade(hit.albedo, hit.normal, -dirs[hit.index], hit.specular)
+        # Neck and shoulders: ellipsoids that sway with the body, not with the head's rotation.
+        for centre, axes, color in (
+            (np.array([-0.035, 0.0, -0.15]), np.array([0.05, 0.052, 0.07]), self.atlas.skin),
+            (np.array([-0.07, 0.0, -0.37]), np.array([0.12, 0.21, 0.2]), self.cloth),
+        ):
+            o = origin - (centre + c_head)
+            t_in, _, ok = ray_ellipsoid(np.broadcast_to(o, dirs.shape), dirs, axes)
+            ok &= (t_in > 0) & (t_in < dist)
+            if ok.any():
+                p = o + t_in[ok, None] * dirs[ok]
+                n = p / axes**2
+                n /= np.linalg.norm(n, axis=-1, keepdims=True)
+                dist[ok] = t_in[ok]
+                rgb[ok] = self.light.shade(np.broadcast_to(color, n.shape), n, -dirs[ok], 0.05)
+        return dist, rgb
+
+
+@dataclass
+class Wall:
+    """A textured wall behind the person (plane x = −distance), 4 m × 4 m of texture."""
+
+    distance: float
+    texture: np.ndarray  # (S, S, 3) linear RGB
+    light: Lighting
+    extent: float = 4.0
+
+    def trace(
+        self, origin: np.ndarray, dirs: np.ndarray, t: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n = np.array([1.0, 0.0, 0.0])
+        dist = ray_plane(origin, dirs, np.array([-self.distance, 0.0, 0.0]), n)
+        ok = np.isfinite(dist)
+        p = origin + np.where(ok, dist, 0.0)[:, None] * dirs
+        s = self.texture.shape[0]
+        u = np.clip(((p[:, 1] / self.extent) + 0.5) * s, 0, s - 1).astype(np.int64)
+        v = np.clip((0.5 - (p[:, 2] / self.extent)) * s, 0, s - 1).astype(np.int64)
+        lit = self.light.ambient + max(float(n @ self.light.direction), 0.0) * self.light.color
+        return dist, self.texture[v, u] * lit
+
+
+def wall_texture(rng: np.random.Generator, size: int = 256) -> np.ndarray:
+    """A room wall: paint colour, gradient, posters, shelves, door or window frames."""
+    base = rng.uniform(0.25, 0.95, 3) * rng.uniform(0.5, 1.0)
+    img = Image.new("RGB", (size, size), tuple(int(c * 255) for c in base))
+    draw = ImageDraw.Draw(img)
+    for _ in range(rng.integers(2, 9)):
+        x0, y0 = rng.integers(0, size, 2)
+        w, h = rng.integers(size // 16, size // 2, 2)
+        color = tuple(int(c) for c in rng.integers(0, 256, 3))
+        if rng.random() < 0.5:
+            draw.rectangle([x0, y0, x0 + w, y0 + h], fill=color)
+        else:
+            draw.rectangle([x0, y0, x0 + w, y0 + h], outline=color, width=int(rng.integers(2, 6)))
+    img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 2.5))))
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    grad = np.linspace(rng.uniform(0.7, 1.0), rng.uniform(0.7, 1.0), size)[:, None, None]
+    grain = 1 + 0.04 * rng.standard_normal((size, size, 1))
+    return to_linear(arr * grad * grain).astype(np.float32)
+
+
+def sample_person(rng: np.random.Generator, duration: float, atlas: Atlas | None = None) -> Person:
+    """A subject (or the given one) with this capture's lighting, blinks and head motion."""
+    atlas = atlas if atlas is not None else sample_atlas(rng)
+    n_blinks = rng.choice([0, 1, 1, 2])
+    return Person(
+        atlas=atlas,
+        light=Lighting.sample(rng),
+        cloth=to_linear(rng.uniform(0.05, 0.9, 3)),
+        blinks=sorted(rng.uniform(-0.1, duration - 0.1, n_blinks).tolist()),
+        head_rot=Wobble.sample(rng, [(0.1, 0.6, np.radians(rng.uniform(0.5, 2.5)))]),
+        head_pos=Wobble.sample(rng, [(0.1, 0.6, 0.003)]),
+    )
+
+
+def render(
+    objects: list[SceneObject], r_cam: np.ndarray, p_cam: np.ndarray, rays_dev: np.ndarray, t: float
+) -> np.ndarray:
+    """Linear-RGB image (H, W, 3) seen by a camera at pose (r_cam, p_cam): nearest hit wins."""
+    h, w, _ = rays_dev.shape
+    dirs = rays_dev.reshape(-1, 3) @ r_cam.T  # (H·W, 3) world directions
+    best = np.full(len(dirs), np.inf)
+    rgb = np.zeros((len(dirs), 3))
+    for obj in objects:
+        dist, color = obj.trace(p_cam, dirs, t)
+        closer = dist < best
+        best = np.where(closer, dist, best)
+        rgb[closer] = color[closer]
+    return rgb.reshape(h, w, 3).astype(np.float32)

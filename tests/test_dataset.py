@@ -1,0 +1,126 @@
+"""Tests of the training dataset (liveness.dataset)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from liveness.clip import Clip, read_clip, write_clip
+from liveness.config import PreprocessConfig
+from liveness.dataset import ATTACKS, ClipDataset, photometric_jitter
+from liveness.manifest import ManifestRow, write_manifest
+from liveness.preprocess import preprocess_clip
+
+CFG = PreprocessConfig(num_frames=8, image_size=16, imu_per_frame=3)
+KINDS = [("live", "none", True), ("spoof", "print", False), ("spoof", "replay", True),
+         ("spoof", "injection", True)]  # fmt: skip
+
+
+def make_clip(seed: int, imu: bool) -> Clip:
+    rng = np.random.default_rng(seed)
+    n = 10 + seed
+    t = 100.0 * seed + np.arange(n) * 1000.0 / 15.0
+    frames = rng.integers(0, 256, (n, 24, 20, 3), dtype=np.uint8)
+    ti = np.arange(t[0], t[-1] + 10.0, 10.0)
+    data = np.column_stack([ti] + [np.sin(ti / 80.0 + c) + c + 1 for c in range(6)])
+    return Clip(frames, t, data if imu else None, {})
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ds")
+    rows = []
+    for i, (label, attack, imu) in enumerate(KINDS):
+        write_clip(root / "clips" / f"c{i}", make_clip(i, imu), image_format="png")
+        rows.append(ManifestRow(f"clips/c{i}", label, attack, f"s{i}", "train", imu))
+    write_manifest(root, rows)
+    return root
+
+
+def test_eval_items_are_preprocess_clip_exactly(root: Path) -> None:
+    ds = ClipDataset(root, "train", CFG)
+    assert len(ds) == 4 and ds.labels.tolist() == [1, 0, 0, 0]
+    for i, (label, attack, imu) in enumerate(KINDS):
+        item = ds[i]
+        assert item["video"].shape == (8, 3, 16, 16) and item["video"].dtype == torch.float32
+        assert item["imu"].shape == (8, 3, 6) and item["imu"].dtype == torch.float32
+        assert item["imu_present"].item() == float(imu) and item["imu_present"].shape == ()
+        assert item["label"].item() == float(label == "live")
+        assert item["attack"].dtype == torch.int64 and ATTACKS[int(item["attack"])] == attack
+        ref = preprocess_clip(read_clip(root / "clips" / f"c{i}"), CFG)
+        video = (item["video"].permute(0, 2, 3, 1).numpy() * 255.0).round().astype(np.uint8)
+        assert np.array_equal(video, ref["video"])
+        assert np.array_equal(item["imu"].numpy(), ref["imu"])
+        again = ds[i]
+        assert all(torch.equal(item[k], again[k]) for k in item)
+
+
+def test_cache_gives_identical_items(root: Path) -> None:
+    cfg_crop = PreprocessConfig(num_frames=8, image_size=12, crop_scale=0.7)
+    for train in (False, True):
+        for cfg in (CFG, cfg_crop):
+            a = ClipDataset(root, "train", cfg, train=train)
+            b = ClipDataset(root, "train", cfg, train=train, cache=True)
+            for i in range(len(a)):
+                torch.manual_seed(i)
+                x = a[i]
+                torch.manual_seed(i)
+                y = b[i]
+                torch.manual_seed(i)
+                z = b[i]  # now from the cache
+                assert all(torch.equal(x[k], y[k]) and torch.equal(x[k], z[k]) for k in x)
+            assert sorted(b._cached) == [0, 1, 2, 3]
+
+
+def test_training_augmentation_is_seeded_and_varied(root: Path) -> None:
+    ds = ClipDataset(root, "train", CFG, train=True)
+    torch.manual_seed(0)
+    a = [ds[0] for _ in range(12)]
+    torch.manual_seed(0)
+    b = [ds[0] for _ in range(12)]
+    assert all(torch.equal(x["video"], y["video"]) for x, y in zip(a, b, strict=True))
+    assert len({x["video"].sum().item() for x in a}) > 1  # jitter changes the clip
+    ax = {np.sign(x["imu"][..., 0].sum().item()) for x in a}
+    assert ax == {-1.0, 1.0}  # ax > 0 in this clip: some draws are mirrored
+    assert all(x["video"].min() >= 0.0 and x["video"].max() <= 1.0 for x in a)
+    assert all(x["imu_present"].item() == 1.0 for x in a)
+
+
+def test_imu_dropout(root: Path) -> None:
+    ds = ClipDataset(root, "train", CFG, train=True, imu_dropout=1.0)
+    for i in range(len(ds)):
+        item = ds[i]
+        assert item["imu_present"].item() == 0.0 and not item["imu"].any()
+    with pytest.raises(ValueError, match="imu_dropout"):
+        ClipDataset(root, "train", CFG, imu_dropout=1.5)
+
+
+def test_dataloader_batches(root: Path) -> None:
+    loader = DataLoader(ClipDataset(root, "train", CFG, train=True), batch_size=2)
+    batch = next(iter(loader))
+    assert batch["video"].shape == (2, 8, 3, 16, 16) and batch["label"].shape == (2,)
+
+
+def test_splits_and_bad_manifests(root: Path, tmp_path: Path) -> None:
+    assert len(ClipDataset(root, "val", CFG)) == 0
+    with pytest.raises(ValueError, match="unknown split 'dev'"):
+        ClipDataset(root, "dev", CFG)
+    row = ManifestRow("clips/c0", "spoof", "mask3d", "s0", "train", True)
+    write_manifest(tmp_path, [row])
+    with pytest.raises(ValueError, match="attack 'mask3d' is not one of"):
+        ClipDataset(tmp_path, "train", CFG)
+    (tmp_path / "clips").symlink_to(root / "clips")
+    write_manifest(tmp_path, [ManifestRow("clips/c1", "spoof", "print", "s", "train", True)])
+    with pytest.raises(ValueError, match=r"has_imu=1 but the clip lacks imu\.csv"):
+        ClipDataset(tmp_path, "train", CFG)[0]
+
+
+def test_photometric_jitter_is_small_and_bounded() -> None:
+    v = np.random.default_rng(0).random((4, 8, 8, 3), dtype=np.float32)
+    out = photometric_jitter(v, np.random.default_rng(1))
+    assert out.shape == v.shape and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0 and np.abs(out - v).mean() < 0.2

@@ -1,0 +1,176 @@
+"""Tests of the one preprocessing path (liveness.preprocess)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liveness.clip import Clip
+from liveness.config import PreprocessConfig
+from liveness.preprocess import (
+    MIRROR_IMU_SIGNS,
+    crop_resize,
+    mirror_clip_arrays,
+    preprocess_clip,
+    resample_imu,
+    select_frame_indices,
+)
+
+CFG = PreprocessConfig(num_frames=8, image_size=16, imu_per_frame=4)
+
+
+def jittered_times(n: int, fps: float, t0: float, jitter: float, seed: int) -> np.ndarray:
+    """(n,) strictly increasing frame times with up to ±jitter·period of noise."""
+    rng = np.random.default_rng(seed)
+    period = 1000.0 / fps
+    return t0 + (np.arange(n) + rng.uniform(-jitter, jitter, n)) * period
+
+
+def small_clip(n: int = 20, h: int = 30, w: int = 24, imu: bool = True) -> Clip:
+    rng = np.random.default_rng(1)
+    t = 500.0 + np.arange(n) * 40.0
+    frames = rng.integers(0, 256, (n, h, w, 3), dtype=np.uint8)
+    ti = np.arange(t[0] - 20, t[-1] + 20, 10.0)
+    data = np.column_stack([ti] + [np.sin(ti / 100.0 + c) for c in range(6)]) if imu else None
+    return Clip(frames, t, data, {})
+
+
+def test_select_uniform_takes_every_frame_and_repeats_when_short() -> None:
+    t = np.arange(8) * 50.0
+    assert select_frame_indices(t, 8).tolist() == list(range(8))
+    assert select_frame_indices(t, 4).tolist() == [0, 2, 5, 7]  # targets 0, 116.7, 233.3, 350
+    twice = select_frame_indices(t, 15)  # every other target is a tie: the earlier frame wins
+    assert twice.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7]
+    assert select_frame_indices(t, 1).tolist() == [3]
+    assert select_frame_indices(np.array([7.0]), 3).tolist() == [0, 0, 0]
+    with pytest.raises(ValueError, match="shift"):
+        select_frame_indices(t, 4, shift=0.7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(8, 60),
+    num=st.integers(1, 32),
+    fps=st.floats(8.0, 30.0),
+    t0=st.floats(-1e7, 1e7),
+    jitter=st.floats(0.0, 0.45),
+    shift=st.floats(-0.5, 0.5),
+    seed=st.integers(0, 1000),
+)
+def test_select_property(
+    n: int, num: int, fps: float, t0: float, jitter: float, shift: float, seed: int
+) -> None:
+    t = jittered_times(n, fps, t0, jitter, seed)
+    idx = select_frame_indices(t, num, shift=shift)
+    assert idx.shape == (num,) and idx.dtype == np.int64
+    assert np.all(np.diff(idx) >= 0) and idx.min() >= 0 and idx.max() < n
+    if num >= 2:
+        full = select_frame_indices(t, num)
+        assert full[0] == 0 and full[-1] == n - 1
+        # Each pick is a nearest frame to its evenly spaced target.
+        targets = np.linspace(t[0], t[-1], num)
+        best = np.abs(t[None, :] - targets[:, None]).min(axis=1)
+        assert np.allclose(np.abs(t[full] - targets), best, rtol=0, atol=1e-6)
+
+
+def test_crop_resize_takes_the_central_square() -> None:
+    frame = np.zeros((40, 20, 3), dtype=np.uint8)
+    frame[10:30] = 200  # the central 20×20 square of a portrait frame
+    out = crop_resize(frame, dataclasses.replace(CFG, image_size=10))
+    assert out.shape == (10, 10, 3) and out.dtype == np.uint8 and np.all(out == 200)
+    half = crop_resize(frame, dataclasses.replace(CFG, image_size=10, crop_scale=0.5))
+    assert np.all(half == 200)
+    same = crop_resize(frame[10:26, 2:18], CFG)  # already 16×16: returned unchanged
+    assert np.array_equal(same, frame[10:26, 2:18])
+
+
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(1, 300), w=st.integers(1, 300), s=st.integers(4, 64), seed=st.integers())
+def test_crop_resize_any_size_is_deterministic(h: int, w: int, s: int, seed: int) -> None:
+    frame = np.random.default_rng(seed % 2**32).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    cfg = dataclasses.replace(CFG, image_size=s)
+    a, b = crop_resize(frame, cfg), crop_resize(frame.copy(), cfg)
+    assert a.shape == (s, s, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    imu_hz=st.floats(20.0, 200.0),
+    fps=st.floats(8.0, 30.0),
+    n=st.integers(8, 40),
+    t0=st.floats(-1e6, 1e6),
+    k=st.integers(1, 8),
+    drop=st.floats(0.0, 0.5),
+    slope=st.floats(-5.0, 5.0),
+    seed=st.integers(0, 1000),
+)
+def test_resample_linear_signal_is_exact(
+    imu_hz: float, fps: float, n: int, t0: float, k: int, drop: float, slope: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    ft = jittered_times(n, fps, t0, 0.3, seed)
+    ti = np.arange(ft[0] - 30, ft[-1] + 30, 1000.0 / imu_hz)
+    ti = ti[(rng.random(len(ti)) >= drop) | (np.arange(len(ti)) % (len(ti) - 1) == 0)]
+    coef = np.arange(1, 7) * slope / 1000.0  # per ms, one slope per channel
+    imu = np.column_stack([ti, 0.5 + (ti[:, None] - t0) * coef[None, :]])
+    cfg = PreprocessConfig(num_frames=n, imu_per_frame=k, acc_scale=2.0, gyro_scale=0.5)
+    out = resample_imu(imu, ft, cfg)
+    assert out.shape == (n, k, 6) and out.dtype == np.float32
+    dt = (ft[-1] - ft[0]) / (n - 1)
+    times = ft[:, None] - (k - 1 - np.arange(k))[None, :] / k * dt  # (T, K)
+    times = np.clip(times, ti[0], ti[-1])
+    want = 0.5 + (times[..., None] - t0) * coef
+    want[..., :3] /= 2.0
+    want[..., 3:] /= 0.5
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-4)
+    # The last sample of each step lands on the frame time itself.
+    last = np.clip(ft, ti[0], ti[-1])
+    np.testing.assert_allclose(out[:, -1, 0], (0.5 + (last - t0) * coef[0]) / 2.0, atol=1e-4)
+
+
+def test_resample_clamps_and_averages_repeats() -> None:
+    imu = np.array([[0, 1, 0, 0, 0, 0, 0], [10, 3, 0, 0, 0, 0, 0], [10, 5, 0, 0, 0, 0, 0],
+                    [20, 2, 0, 0, 0, 0, 0]], dtype=np.float64)  # fmt: skip
+    cfg = PreprocessConfig(imu_per_frame=2, acc_scale=1.0)
+    out = resample_imu(imu, np.array([-100.0, 10.0, 120.0]), cfg)
+    # dt = 110: samples at -155, -100 | -45, 10 | 65, 120; the two t=10 rows average to 4.
+    assert out[:, :, 0].tolist() == [[1.0, 1.0], [1.0, 4.0], [2.0, 2.0]]
+
+
+def test_preprocess_clip_shapes_with_and_without_imu() -> None:
+    for imu in (True, False):
+        out = preprocess_clip(small_clip(imu=imu), CFG)
+        assert out["video"].shape == (8, 16, 16, 3) and out["video"].dtype == np.uint8
+        assert out["imu"].shape == (8, 4, 6) and out["imu"].dtype == np.float32
+        assert out["imu_present"] is imu
+        assert out["frame_t_ms"].shape == (8,) and out["frame_t_ms"][0] == 500.0
+        assert out["frame_t_ms"][-1] == 500.0 + 19 * 40.0
+        assert imu or not out["imu"].any()
+    a, b = preprocess_clip(small_clip(), CFG), preprocess_clip(small_clip(), CFG)
+    assert all(np.array_equal(a[key], b[key]) for key in a)
+    c = small_clip()
+    expect = crop_resize(c.frames[out["frame_indices"][3]], CFG)
+    assert np.array_equal(preprocess_clip(c, CFG)["video"][3], expect)
+
+
+@settings(max_examples=20, deadline=None)
+@given(h=st.integers(8, 120), w=st.integers(8, 120), n=st.integers(8, 30))
+def test_preprocess_clip_any_frame_size(h: int, w: int, n: int) -> None:
+    out = preprocess_clip(small_clip(n=n, h=h, w=w), CFG)
+    assert out["video"].shape == (8, 16, 16, 3) and out["imu"].shape == (8, 4, 6)
+
+
+def test_mirror_reflects_image_and_imu() -> None:
+    rng = np.random.default_rng(0)
+    video = rng.integers(0, 256, (3, 5, 4, 3), dtype=np.uint8)
+    imu = rng.normal(size=(3, 2, 6)).astype(np.float32)
+    v2, i2 = mirror_clip_arrays(video, imu)
+    assert np.array_equal(v2[:, :, 0], video[:, :, -1]) and i2.dtype == np.float32
+    assert np.array_equal(i2, imu * np.array([-1, 1, 1, 1, -1, -1], dtype=np.float32))
+    assert MIRROR_IMU_SIGNS.tolist() == [-1, 1, 1, 1, -1, -1]
+    v3, i3 = mirror_clip_arrays(v2, i2)
+    assert np.array_equal(v3, video) and np.array_equal(i3, imu)
