@@ -65,13 +65,9 @@ def clip_features(clip: Clip, factor: int = 2) -> dict[str, float]:
         coef, *_ = np.linalg.lstsq(a * sw, flows[central] * sw, rcond=None)
         resid = flows[central] - a @ coef
         plan_num += float(np.sum(wn[central, None] * resid**2))
-        plan_den += float(
-            np.sum(
-                wn[central, None]
-                * (flows[central] - np.average(flows[central], axis=0, weights=wn[central] + 1e-12))
-                ** 2
-            )
-        )
+        # Relative to the motion's own size (mean included), so a flat, purely shifting scene
+        # scores as flat.
+        plan_den += float(np.sum(wn[central, None] * flows[central] ** 2))
         if clip.imu is not None:
             delta = integrate_gyro(clip.imu, clip.frame_t_ms[k], clip.frame_t_ms[k + 1])
             pred = rotation_flow(delta, centres[:, 0], centres[:, 1], w, h, f)

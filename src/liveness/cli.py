@@ -16,7 +16,9 @@ def _synth(args: argparse.Namespace) -> int:
     from liveness.synth.generate import generate_dataset
     from liveness.synth.preview import write_contact_sheets
 
-    cfg = SynthConfig(width=args.width, height=args.height)
+    cfg = SynthConfig()
+    if args.width is not None or args.height is not None:
+        cfg = SynthConfig(width=args.width or cfg.width, height=args.height or cfg.height)
     rows = generate_dataset(args.out, args.clips, args.seed, workers=args.workers, cfg=cfg)
     counts: dict[str, int] = {}
     for r in rows:
@@ -49,6 +51,45 @@ def _baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from liveness.config import LivenessConfig, ModelConfig, PreprocessConfig
+    from liveness.train import TrainArgs, main
+
+    pp = PreprocessConfig(num_frames=args.frames, image_size=args.image_size)
+    mc = ModelConfig(
+        width_mult=args.width_mult,
+        use_video=args.modalities != "imu",
+        use_imu=args.modalities != "video",
+    )
+    targs = TrainArgs(
+        data=args.data,
+        out=args.out,
+        config=LivenessConfig(pp, mc),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        threads=args.threads,
+        workers=args.workers,
+        max_steps=args.max_steps,
+        resume=args.resume,
+        imu_dropout=args.imu_dropout,
+    )
+    best = main(targs)
+    print(f"best checkpoint: {best}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from liveness.evaluate import evaluate_checkpoint
+
+    evaluate_checkpoint(
+        args.checkpoint, args.data, args.out, split=args.split, workers=args.workers
+    )
+    print((Path(args.out) / "report.md").read_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="liveness", description=__doc__)
     p.add_argument("--version", action="version", version=f"liveness {__version__}")
@@ -61,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--workers", type=int, default=1, help="processes (output does not depend on it)"
     )
-    s.add_argument("--width", type=int, default=120, help="render width in pixels (portrait)")
-    s.add_argument("--height", type=int, default=160, help="render height in pixels")
+    s.add_argument("--width", type=int, default=None, help="render width, px (default 96)")
+    s.add_argument("--height", type=int, default=None, help="render height, px (default 128)")
     s.add_argument(
         "--preview", action="store_true", help="also write contact sheets to OUT/preview"
     )
@@ -80,6 +121,31 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", type=int, default=1)
     b.add_argument("--json", default=None, help="also write the report as JSON here")
     b.set_defaults(func=_baseline)
+    t = sub.add_parser("train", help="train the liveness network (works under torchrun)")
+    t.add_argument("--data", required=True, help="dataset directory with manifest.csv")
+    t.add_argument("--out", required=True, help="run directory: checkpoints, curves")
+    t.add_argument("--epochs", type=int, default=12)
+    t.add_argument("--batch-size", type=int, default=16)
+    t.add_argument("--lr", type=float, default=3e-3)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--frames", type=int, default=16, help="frames per clip the model sees")
+    t.add_argument("--image-size", type=int, default=96, help="model input, pixels")
+    t.add_argument("--width-mult", type=float, default=0.5, help="MobileNetV3-Small width")
+    t.add_argument("--modalities", choices=["fused", "video", "imu"], default="fused")
+    t.add_argument("--imu-dropout", type=float, default=0.15, help="modality dropout rate")
+    t.add_argument("--threads", type=int, default=0, help="torch threads per process")
+    t.add_argument("--workers", type=int, default=0, help="data loader processes")
+    t.add_argument("--max-steps", type=int, default=0, help="stop early (smoke tests)")
+    t.add_argument("--resume", default=None, help="continue from a last.pt")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("evaluate", help="ISO/IEC 30107-3 report of a checkpoint on a split")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--data", required=True)
+    e.add_argument("--out", required=True, help="report directory")
+    e.add_argument("--split", default="test")
+    e.add_argument("--workers", type=int, default=0)
+    e.set_defaults(func=_evaluate)
     return p
 
 

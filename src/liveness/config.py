@@ -20,7 +20,7 @@ class PreprocessConfig:
     """
 
     num_frames: int = 16
-    image_size: int = 112
+    image_size: int = 96
     crop_scale: float = 1.0
     imu_per_frame: int = 4
     acc_scale: float = GRAVITY
@@ -39,8 +39,10 @@ class PreprocessConfig:
 class SynthConfig:
     """Parameters of the synthetic clip generator (`liveness synth`)."""
 
-    width: int = 120  # render size in pixels, portrait; the model needs ~112² of the centre
-    height: int = 160
+    # Render size in pixels, portrait 3:4. The model sees the central square resized to
+    # PreprocessConfig.image_size (96), so rendering more pixels than that only costs time.
+    width: int = 96
+    height: int = 128
     duration_s: tuple[float, float] = (1.8, 2.4)
     fps: tuple[float, float] = (10.0, 30.0)
     imu_hz: tuple[float, float] = (50.0, 100.0)
@@ -55,3 +57,53 @@ class SynthConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network's shape. `use_video` / `use_imu` switch modalities off for the ablation."""
+
+    width_mult: float = 0.5  # MobileNetV3-Small width
+    cbam: bool = True
+    motion_channel: bool = True  # feed the luminance difference to the previous frame
+    video_dim: int = 96
+    imu_dim: int = 48
+    hidden: int = 96  # LSTM state
+    dropout: float = 0.2
+    use_video: bool = True
+    use_imu: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass(frozen=True)
+class LivenessConfig:
+    """Everything needed to rebuild a model and use it: saved in checkpoints and exports."""
+
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    threshold: float = 0.5  # score >= threshold -> live; calibrated on the validation split
+    threshold_rule: str = "uncalibrated"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "preprocess": self.preprocess.to_dict(),
+            "model": self.model.to_dict(),
+            "threshold": self.threshold,
+            "threshold_rule": self.threshold_rule,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LivenessConfig:
+        return cls(
+            preprocess=PreprocessConfig.from_dict(d.get("preprocess", {})),
+            model=ModelConfig.from_dict(d.get("model", {})),
+            threshold=float(d.get("threshold", 0.5)),
+            threshold_rule=str(d.get("threshold_rule", "uncalibrated")),
+        )

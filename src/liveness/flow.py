@@ -68,12 +68,14 @@ def lucas_kanade(
         ok = det > 1e-9
         safe = np.where(ok, det, 1.0)
         for _ in range(iters):
-            it = _warp(B, flow) - A
+            # Linearise each pixel's residual about its own current flow, then solve the window
+            # for the total flow (solving for an increment would sum neighbours' disagreement).
+            it = _warp(B, flow) - A - ix * flow[..., 0] - iy * flow[..., 1]
             sxt, syt = _box(ix * it, radius), _box(iy * it, radius)
-            du = np.where(ok, -(syy * sxt - sxy * syt) / safe, 0.0)
-            dv = np.where(ok, -(sxx * syt - sxy * sxt) / safe, 0.0)
-            flow[..., 0] += np.clip(du, -1, 1)
-            flow[..., 1] += np.clip(dv, -1, 1)
+            u = np.where(ok, -(syy * sxt - sxy * syt) / safe, flow[..., 0])
+            v = np.where(ok, -(sxx * syt - sxy * sxt) / safe, flow[..., 1])
+            flow[..., 0] += np.clip(u - flow[..., 0], -1, 1)
+            flow[..., 1] += np.clip(v - flow[..., 1], -1, 1)
         if lvl == 0:
             tr = sxx + syy
             conf = 0.5 * (tr - np.sqrt(np.maximum(tr * tr - 4 * det, 0)))

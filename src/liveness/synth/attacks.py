@@ -123,10 +123,11 @@ class Sheet:
         u_, v_ = q[:, 0] / w + 0.5, 0.5 - q[:, 1] / h
         on = np.isfinite(dist) & (u_ >= 0) & (u_ <= 1) & (v_ >= 0) & (v_ <= 1)
         dist = np.where(on, dist, np.inf)
-        normal = np.stack([-k * q[:, 0], np.zeros(len(q)), np.ones(len(q))], -1)
+        rgb = np.zeros((len(dirs), 3))
+        hit = np.nonzero(on)[0]  # shade only the rays that land on the sheet
+        normal = np.stack([-k * q[hit, 0], np.zeros(len(hit)), np.ones(len(hit))], -1)
         normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
-        normal_w = normal @ r.T
-        rgb = self._shade(np.clip(u_, 0, 1), np.clip(v_, 0, 1), normal_w, dirs, t)
+        rgb[hit] = self._shade(u_[hit], v_[hit], normal @ r.T, dirs[hit], t)
         return dist, rgb
 
     def _sample(self, img: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:

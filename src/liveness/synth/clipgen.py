@@ -96,7 +96,7 @@ def _live_capture(
     if amplitude is None:
         amplitude = rng.uniform(3, 8) if rng.random() < 0.1 else rng.uniform(10, 25)
     if distance is None:
-        distance = rng.uniform(0.2, 0.4)
+        distance = rng.uniform(0.18, 0.35)
     target = FACE + np.array([0.0, rng.normal(0, 0.01), rng.normal(-0.01, 0.015)])
     path = sample_device_path(rng, target, distance, challenge, amplitude, duration)
     return Capture(

@@ -84,15 +84,16 @@ def project(p_dev: np.ndarray, f: float, width: int, height: int) -> np.ndarray:
 def ray_ellipsoid(
     o: np.ndarray, d: np.ndarray, axes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Entry and exit distances of rays o + t·d, (N, 3) each, with an origin-centred ellipsoid.
+    """Entry and exit distances of rays o + t·d (o (3,) or (N, 3), d (N, 3)) with an
+    origin-centred ellipsoid.
 
     Returns (t_in, t_out, hit); t_in/t_out are +inf where the ray misses.
     """
     # Scaling space by 1/axes turns the ellipsoid into the unit sphere.
-    os_, ds = o / axes, d / axes
-    a = np.einsum("ij,ij->i", ds, ds)
-    b = np.einsum("ij,ij->i", os_, ds)
-    c = np.einsum("ij,ij->i", os_, os_) - 1.0
+    os_, ds = o / axes, d / axes  # o may be one shared origin (3,): then c is a scalar
+    a = ds[:, 0] ** 2 + ds[:, 1] ** 2 + ds[:, 2] ** 2
+    b = os_[..., 0] * ds[:, 0] + os_[..., 1] * ds[:, 1] + os_[..., 2] * ds[:, 2]
+    c = os_[..., 0] ** 2 + os_[..., 1] ** 2 + os_[..., 2] ** 2 - 1.0
     disc = b * b - a * c
     hit = disc > 0
     sq = np.sqrt(np.where(hit, disc, 0.0))

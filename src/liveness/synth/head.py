@@ -88,8 +88,8 @@ def cast_head(
     v = (dirs @ r_head).astype(np.float32)  # (N, 3): rows are r_headᵀ·dir
     lo, hi = atlas.relief_range
     # The surface lies between these two scaled ellipsoids, so the first crossing is bracketed.
-    t_a, t_out, hit_outer = ray_ellipsoid(np.broadcast_to(o, v.shape), v, atlas.axes * (1 + hi))
-    t_b, _, hit_inner = ray_ellipsoid(np.broadcast_to(o, v.shape), v, atlas.axes * (1 + lo))
+    t_a, t_out, hit_outer = ray_ellipsoid(o, v, atlas.axes * (1 + hi))
+    t_b, _, hit_inner = ray_ellipsoid(o, v, atlas.axes * (1 + lo))
     cand = np.nonzero(hit_outer)[0]
     t_a = np.maximum(t_a[cand], 0.0)
     t_end = np.where(hit_inner[cand], t_b[cand], t_out[cand])

@@ -1,0 +1,124 @@
+"""Tests of the `liveness` command line (liveness.cli): synth, preview, baseline, errors."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from liveness.cli import main
+from liveness.clip import read_clip
+from liveness.manifest import read_manifest
+
+SYNTH = ["--clips", "6", "--seed", "1", "--width", "48", "--height", "64"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("cli") / "ds"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["synth", "--out", str(out), *SYNTH, "--preview"]) == 0
+    return out, buf.getvalue()
+
+
+def test_synth_writes_dataset_and_previews(dataset: tuple[Path, str]) -> None:
+    root, stdout = dataset
+    rows = read_manifest(root)
+    assert len(rows) == 6
+    assert f"wrote 6 clips to {root}" in stdout
+    for r in rows:
+        clip = read_clip(root / r.clip)
+        assert clip.frames.shape[1:3] == (64, 48)
+    attacks = {r.attack for r in rows}
+    names = {"live" if a == "none" else a for a in attacks}
+    pngs = sorted((root / "preview").glob("*.png"))
+    assert {p.stem for p in pngs} == names
+    assert stdout.count("contact sheet:") == len(names)
+    for p in pngs:
+        with Image.open(p) as im:
+            assert im.format == "PNG" and im.width > 0 and im.height > 0
+
+
+def test_preview_to_other_directory(
+    dataset: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = dataset
+    out = tmp_path / "sheets"
+    assert main(["preview", str(root), "--out", str(out), "--rows", "2"]) == 0
+    printed = capsys.readouterr().out
+    pngs = sorted(out.glob("*.png"))
+    assert pngs and printed.count("contact sheet:") == len(pngs)
+    assert {p.name for p in pngs} == {p.name for p in (root / "preview").glob("*.png")}
+
+
+def test_baseline_prints_table_and_json(
+    dataset: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = dataset
+    js = tmp_path / "report.json"
+    assert main(["baseline", str(root), "--split", "all", "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    assert "| species | n | gyro_global | gyro_best | planarity |" in out
+    report = json.loads(js.read_text())
+    assert report["n_clips"] == 6 and report["split"] == "all"
+    rows = read_manifest(root)
+    species = sorted({r.attack for r in rows} - {"none"})
+    assert sorted(report["auc"]) == species
+    for sp in species:
+        n = sum(r.attack == sp for r in rows)
+        assert f"| {sp} | {n} |" in out
+
+
+def _assert_clean_error(capsys: pytest.CaptureFixture[str], *needles: str) -> None:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "error:" in err
+    for n in needles:
+        assert n in err, err
+
+
+def test_baseline_without_manifest_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["baseline", str(tmp_path)]) == 2
+    _assert_clean_error(capsys, "liveness baseline", "manifest.csv")
+
+
+def test_preview_without_manifest_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["preview", str(tmp_path / "nowhere")]) == 2
+    _assert_clean_error(capsys, "liveness preview", "manifest.csv")
+
+
+def test_baseline_empty_split_exits_2(
+    dataset: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = dataset
+    assert main(["baseline", str(root), "--split", "nosuch"]) == 2
+    _assert_clean_error(capsys, "no clips in split 'nosuch'")
+
+
+def test_baseline_broken_clip_exits_2(
+    dataset: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = dataset
+    copy = tmp_path / "ds"
+    shutil.copytree(root, copy)
+    victim = read_manifest(copy)[0].clip
+    (copy / victim / "frames.csv").unlink()
+    assert main(["baseline", str(copy), "--split", "all"]) == 2
+    _assert_clean_error(capsys, "frames.csv", "missing")
+
+
+def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["synth", "--out", "x"])  # --clips is required
+    assert e.value.code == 2
+    assert "--clips" in capsys.readouterr().err
