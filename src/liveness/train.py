@@ -275,6 +275,10 @@ def main(args: TrainArgs) -> Path:
         if args.max_steps and steps_done >= args.max_steps:
             break
     if world > 1:
+        # DDP keeps parameters in step; batch-norm running statistics are updated by each
+        # rank's own last forward, so take rank 0's (the ones it saved) everywhere.
+        for buf in model.buffers():
+            dist.broadcast(buf, src=0)
         digest = weights_digest(model)
         (out / f"weights_rank{rank}.sha256").write_text(digest + "\n")
         dist.barrier()

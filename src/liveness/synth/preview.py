@@ -13,7 +13,7 @@ from liveness.manifest import read_manifest
 
 
 def contact_sheet(
-    dataset: str | os.PathLike[str], attack: str, rows: int = 6, cell: int = 120
+    dataset: str | os.PathLike[str], attack: str, rows: int = 6, cell: int = 96
 ) -> Image.Image | None:
     """One sheet for `attack` (none|print|replay|injection); None if no clip has it."""
     root = Path(dataset)
