@@ -7,7 +7,7 @@ import dataclasses
 import torch
 
 from liveness.config import LivenessConfig
-from liveness.model import LivenessNet, modalities
+from liveness.model import LivenessNet
 
 from .conftest import TINY
 
@@ -69,10 +69,10 @@ def test_motion_channel_sees_frame_order() -> None:
 
 
 def test_modalities_reported() -> None:
-    assert modalities(TINY, True) == ["video", "imu"]
-    assert modalities(TINY, False) == ["video"]
+    assert TINY.modalities(True) == ["video", "imu"]
+    assert TINY.modalities(False) == ["video"]
     vcfg = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, use_imu=False))
-    assert modalities(vcfg, True) == ["video"]
+    assert vcfg.modalities(True) == ["video"]
 
 
 def test_config_round_trip() -> None:

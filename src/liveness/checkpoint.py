@@ -53,3 +53,12 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def slim_checkpoint(
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], info: dict[str, Any] | None = None
+) -> Path:
+    """A deployable copy of a checkpoint: weights + configuration (+ info), no optimiser state."""
+    ck = load_checkpoint(src)
+    state = {"model": ck["model"], "config": ck["config"], "info": info or {}}
+    return save_checkpoint(dst, state)

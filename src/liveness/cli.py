@@ -90,6 +90,25 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from liveness.predict import load_predictor, predict_paths
+
+    predictor = load_predictor(args.model, threads=args.threads)
+    failed = 0
+    for r in predict_paths(predictor, args.clips, batch_size=args.batch_size):
+        failed += "error" in r
+        if args.json:
+            print(json.dumps(r), flush=True)
+        elif "error" in r:
+            print(f"{r['clip']}: ERROR {r['error']}", flush=True)
+        else:
+            verdict = "LIVE" if r["live"] else "SPOOF"
+            used = "+".join(r["modalities"])
+            line = f"{r['clip']}: {verdict} score {r['score']:.4f}"
+            print(f"{line} (threshold {r['threshold']:.4f}, {used})", flush=True)
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="liveness", description=__doc__)
     p.add_argument("--version", action="version", version=f"liveness {__version__}")
@@ -138,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-steps", type=int, default=0, help="stop early (smoke tests)")
     t.add_argument("--resume", default=None, help="continue from a last.pt")
     t.set_defaults(func=_train)
+
+    r = sub.add_parser("predict", help="score clips; JSON lines with --json (see CONTRACT.md)")
+    r.add_argument("clips", nargs="+", help="clip directories")
+    r.add_argument("--model", default=None, help="model file (default: the bundled model)")
+    r.add_argument("--json", action="store_true", help="one JSON object per clip per line")
+    r.add_argument("--batch-size", type=int, default=8)
+    r.add_argument("--threads", type=int, default=1)
+    r.set_defaults(func=_predict)
 
     e = sub.add_parser("evaluate", help="ISO/IEC 30107-3 report of a checkpoint on a split")
     e.add_argument("--checkpoint", required=True)

@@ -91,6 +91,13 @@ class LivenessConfig:
     threshold: float = 0.5  # score >= threshold -> live; calibrated on the validation split
     threshold_rule: str = "uncalibrated"
 
+    def modalities(self, imu_present: bool) -> list[str]:
+        """Which inputs a prediction actually used (reported with every score)."""
+        used = ["video"] if self.model.use_video else []
+        if self.model.use_imu and imu_present:
+            used.append("imu")
+        return used
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "preprocess": self.preprocess.to_dict(),

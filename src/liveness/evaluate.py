@@ -43,9 +43,7 @@ def evaluate_checkpoint(
     summary["threshold_rule"] = cfg.threshold_rule
     summary["checkpoint"] = str(checkpoint)
     summary["split"] = split
-    summary["modalities"] = [
-        m for m, on in (("video", cfg.model.use_video), ("imu", cfg.model.use_imu)) if on
-    ]
+    summary["modalities"] = cfg.modalities(True)
     o = Path(out)
     o.mkdir(parents=True, exist_ok=True)
     with open(o / "scores.csv", "w", newline="") as f:

@@ -85,13 +85,3 @@ class LivenessNet(nn.Module):
         h, _ = self.lstm(torch.cat([v, i], dim=-1))  # (B, T, hidden)
         pooled = torch.cat([h[:, -1], h.mean(dim=1)], dim=-1)
         return self.head(pooled).squeeze(-1)
-
-
-def modalities(cfg: LivenessConfig, imu_present: bool) -> list[str]:
-    """Which inputs a prediction actually used (reported with every score)."""
-    used = []
-    if cfg.model.use_video:
-        used.append("video")
-    if cfg.model.use_imu and imu_present:
-        used.append("imu")
-    return used

@@ -1,0 +1,120 @@
+"""Predictors: load a model once, score clips or batches; `liveness predict` per the contract."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from liveness.clip import ClipError, read_clip
+from liveness.config import LivenessConfig
+from liveness.preprocess import preprocess_clip
+
+BUNDLED = Path(__file__).parent / "models" / "default.pt"
+
+
+class Backend(Protocol):
+    """Runs the network: video (B, T, S, S, 3) uint8, imu (B, T, K, 6) f32, present (B,) ->
+    probability live (B,)."""
+
+    def __call__(self, video: np.ndarray, imu: np.ndarray, present: np.ndarray) -> np.ndarray: ...
+
+
+class TorchBackend:
+    """The PyTorch model rebuilt from a checkpoint's configuration."""
+
+    def __init__(self, path: str | os.PathLike[str], threads: int = 1) -> None:
+        import torch
+
+        from liveness.checkpoint import model_from_checkpoint
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.model, self.config = model_from_checkpoint(path)
+        self._torch = torch
+
+    def __call__(self, video: np.ndarray, imu: np.ndarray, present: np.ndarray) -> np.ndarray:
+        t = self._torch
+        # (B, T, S, S, 3) uint8 -> (B, T, 3, S, S) float in [0, 1], as the dataset produces.
+        v = t.from_numpy(np.ascontiguousarray(video)).permute(0, 1, 4, 2, 3).float() / 255.0
+        with t.no_grad():
+            logits = self.model(v, t.from_numpy(imu), t.from_numpy(present.astype(np.float32)))
+        return t.sigmoid(logits).numpy().astype(np.float64)
+
+
+@dataclass
+class Predictor:
+    """A loaded model plus its configuration: the one object the CLI and the server use."""
+
+    backend: Backend
+    config: LivenessConfig
+    source: str
+
+    @property
+    def threshold(self) -> float:
+        return self.config.threshold
+
+    def predict_arrays(self, video: np.ndarray, imu: np.ndarray, present: np.ndarray) -> np.ndarray:
+        return self.backend(video, imu.astype(np.float32), present)
+
+    def predict_inputs(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Score preprocessed clips (outputs of preprocess_clip) as one batch."""
+        video = np.stack([it["video"] for it in items])
+        imu = np.stack([it["imu"] for it in items])
+        present = np.array([bool(it["imu_present"]) for it in items])
+        scores = self.predict_arrays(video, imu, present)
+        out = []
+        for s, it in zip(scores, items, strict=True):
+            out.append(
+                {
+                    "live": bool(s >= self.threshold),
+                    "score": round(float(s), 6),
+                    "threshold": round(self.threshold, 6),
+                    "modalities": self.config.modalities(bool(it["imu_present"])),
+                }
+            )
+        return out
+
+
+def load_predictor(path: str | os.PathLike[str] | None = None, threads: int = 1) -> Predictor:
+    """Load a model file once; the backend is picked from the file (checkpoint .pt for now)."""
+    p = Path(path) if path is not None else BUNDLED
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such model file")
+    if p.suffix in (".pt", ".pth"):
+        b = TorchBackend(p, threads)
+        return Predictor(b, b.config, str(p))
+    raise ValueError(f"{p}: unknown model type {p.suffix!r} (expected .pt)")
+
+
+def predict_paths(
+    predictor: Predictor, clips: Iterable[str], batch_size: int = 8
+) -> Iterator[dict[str, Any]]:
+    """One result per clip, in order; an unreadable clip gives {"clip", "error"} and the rest go on.
+
+    Clips are read and preprocessed one by one and scored in batches of `batch_size`.
+    """
+    pending: list[tuple[str, dict[str, Any]]] = []
+
+    def flush() -> Iterator[dict[str, Any]]:
+        if pending:
+            res = predictor.predict_inputs([x for _, x in pending])
+            for (path, _), r in zip(pending, res, strict=True):
+                yield {"clip": path, **r}
+            pending.clear()
+
+    for path in clips:
+        try:
+            item = preprocess_clip(read_clip(path), predictor.config.preprocess)
+        except (ClipError, OSError, ValueError) as e:
+            yield from flush()
+            yield {"clip": path, "error": str(e)}
+            continue
+        pending.append((path, item))
+        if len(pending) >= batch_size:
+            yield from flush()
+    yield from flush()

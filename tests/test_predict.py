@@ -1,0 +1,83 @@
+"""Tests of the predictor and `liveness predict`: contract output, per-clip errors, batching."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from liveness.checkpoint import save_checkpoint, slim_checkpoint
+from liveness.cli import main
+from liveness.model import LivenessNet
+from liveness.predict import load_predictor, predict_paths
+
+from .conftest import TINY
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    d = tmp_path_factory.mktemp("model")
+    full = save_checkpoint(
+        d / "full.pt",
+        {"model": LivenessNet(TINY).state_dict(), "config": TINY.to_dict(), "optimizer": {}},
+    )
+    return slim_checkpoint(full, d / "slim.pt", {"note": "test"})
+
+
+def test_predict_json_lines_follow_the_contract(
+    tiny_dataset: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    clips = sorted(str(p) for p in (tiny_dataset / "clips").iterdir())[:5]
+    broken = tmp_path / "broken"
+    shutil.copytree(clips[0], broken)
+    (broken / "frames.csv").write_text("index,t_ms\n0,1\n")
+    args = [*clips[:2], str(broken), *clips[2:], str(tmp_path / "missing")]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["predict", "--json", "--model", str(tiny_model), "--batch-size", "2", *args])
+    lines = [json.loads(x) for x in buf.getvalue().splitlines()]
+    assert code == 1  # some clips failed
+    assert [r["clip"] for r in lines] == args  # one line per clip, in order
+    for r in lines:
+        if r["clip"] in clips:
+            assert set(r) >= {"clip", "live", "score", "threshold", "modalities"}
+            assert 0.0 <= r["score"] <= 1.0 and r["live"] == (r["score"] >= r["threshold"])
+            assert r["modalities"][0] == "video"
+        else:
+            assert "error" in r and "score" not in r and r["error"]
+
+
+def test_batching_does_not_change_scores(tiny_dataset: Path, tiny_model: Path) -> None:
+    pred = load_predictor(tiny_model)
+    clips = sorted(str(p) for p in (tiny_dataset / "clips").iterdir())[:6]
+    one = [r["score"] for r in predict_paths(pred, clips, batch_size=1)]
+    many = [r["score"] for r in predict_paths(pred, clips, batch_size=4)]
+    assert one == pytest.approx(many, abs=1e-5)
+
+
+def test_modalities_follow_sensor_availability(tiny_dataset: Path, tiny_model: Path) -> None:
+    from liveness.manifest import read_manifest
+
+    pred = load_predictor(tiny_model)
+    rows = read_manifest(tiny_dataset)
+    for row, r in zip(
+        rows, predict_paths(pred, [str(tiny_dataset / x.clip) for x in rows]), strict=True
+    ):
+        assert ("imu" in r["modalities"]) == row.has_imu
+
+
+def test_unknown_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "m.bin"
+    bad.write_bytes(b"nope")
+    with pytest.raises(ValueError, match="unknown model type"):
+        load_predictor(bad)
+    junk = tmp_path / "m.pt"
+    junk.write_bytes(b"nope")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_predictor(junk)
