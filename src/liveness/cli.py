@@ -93,7 +93,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from liveness.predict import load_predictor, predict_paths
 
-    predictor = load_predictor(args.model, threads=args.threads)
+    predictor = load_predictor(args.model, threads=args.threads, check_face=not args.no_face_check)
     failed = 0
     for r in predict_paths(predictor, args.clips, batch_size=args.batch_size):
         failed += "error" in r
@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="one JSON object per clip per line")
     r.add_argument("--batch-size", type=int, default=8)
     r.add_argument("--threads", type=int, default=1)
+    r.add_argument("--no-face-check", action="store_true", help="score even without a face")
     r.set_defaults(func=_predict)
 
     e = sub.add_parser("evaluate", help="ISO/IEC 30107-3 report of a checkpoint on a split")

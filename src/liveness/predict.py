@@ -10,8 +10,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from liveness.clip import ClipError, read_clip
+from liveness.clip import Clip, ClipError, read_clip
 from liveness.config import LivenessConfig
+from liveness.face import FaceCheck, FaceDetector, face_check
 from liveness.preprocess import preprocess_clip
 
 BUNDLED = Path(__file__).parent / "models" / "default.pt"
@@ -48,11 +49,19 @@ class TorchBackend:
 
 @dataclass
 class Predictor:
-    """A loaded model plus its configuration: the one object the CLI and the server use."""
+    """A loaded model plus its configuration: the one object the CLI and the server use.
+
+    `face` (the bundled BlazeFace detector) rejects captures without a face in the guide oval
+    before they are scored; None skips that check.
+    """
 
     backend: Backend
     config: LivenessConfig
     source: str
+    face: FaceDetector | None = None
+
+    def check_face(self, clip: Clip) -> FaceCheck | None:
+        return None if self.face is None else face_check(clip.frames, self.face)
 
     @property
     def threshold(self) -> float:
@@ -80,21 +89,25 @@ class Predictor:
         return out
 
 
-def load_predictor(path: str | os.PathLike[str] | None = None, threads: int = 1) -> Predictor:
+def load_predictor(
+    path: str | os.PathLike[str] | None = None, threads: int = 1, check_face: bool = True
+) -> Predictor:
     """Load a model file once; the backend is picked from the file (checkpoint .pt for now)."""
     p = Path(path) if path is not None else BUNDLED
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such model file")
+    face = FaceDetector(threads=threads) if check_face else None
     if p.suffix in (".pt", ".pth"):
         b = TorchBackend(p, threads)
-        return Predictor(b, b.config, str(p))
+        return Predictor(b, b.config, str(p), face)
     raise ValueError(f"{p}: unknown model type {p.suffix!r} (expected .pt)")
 
 
 def predict_paths(
     predictor: Predictor, clips: Iterable[str], batch_size: int = 8
 ) -> Iterator[dict[str, Any]]:
-    """One result per clip, in order; an unreadable clip gives {"clip", "error"} and the rest go on.
+    """One result per clip, in order; an unreadable clip gives {"clip", "error"} and the rest go on;
+    a clip without a face gives {"clip", "live": false, "rejected": "no_face", "error": reason}.
 
     Clips are read and preprocessed one by one and scored in batches of `batch_size`.
     """
@@ -109,10 +122,17 @@ def predict_paths(
 
     for path in clips:
         try:
-            item = preprocess_clip(read_clip(path), predictor.config.preprocess)
+            clip = read_clip(path)
+            item = preprocess_clip(clip, predictor.config.preprocess)
         except (ClipError, OSError, ValueError) as e:
             yield from flush()
             yield {"clip": path, "error": str(e)}
+            continue
+        fc = predictor.check_face(clip)
+        if fc is not None and not fc.ok:
+            # Not scored: a capture without a face is refused with its reason.
+            yield from flush()
+            yield {"clip": path, "live": False, "rejected": "no_face", "error": fc.reason}
             continue
         pending.append((path, item))
         if len(pending) >= batch_size:
