@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from liveness.layers import CBAM, MobileNetV3Small
+from liveness.layers import CBAM, BlockFlow, MobileNetV3Small
 from liveness.layers.cbam import SpatialAttention
 from liveness.layers.mobilenetv3 import make_divisible
 
@@ -45,3 +45,29 @@ def test_spatial_attention_can_mask_regions() -> None:
     with torch.no_grad():
         y = sa(x)
     assert y[0, 0, 2, 2] > 0.99 and abs(float(y[0, 0, 5, 5])) < 0.6
+
+
+def _texture(seed: int = 0, n: int = 200) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    t = torch.rand(1, 1, n, n, generator=g)
+    for _ in range(2):  # smooth it: LK needs gradients that vary slowly
+        t = torch.nn.functional.avg_pool2d(t, 5, 1, 2)
+    return t[0, 0]
+
+
+def test_block_flow_measures_image_motion() -> None:
+    tex = _texture()
+    # Content moves 4 px left and 2 px down per step at full size = 1 and 0.5 px after pool 4.
+    frames = [tex[50 - 2 * k : 146 - 2 * k, 50 + 4 * k : 146 + 4 * k] for k in range(4)]
+    flow = BlockFlow()(torch.stack(frames)[None, :, None]).view(1, 4, 2, 16)
+    assert torch.all(flow[0, 0] == 0)  # the first step has no previous frame
+    u, v = flow[0, 1:, 0].mean(), flow[0, 1:, 1].mean()
+    assert -1.5 < u < -0.7 and 0.25 < v < 0.8
+
+
+def test_block_flow_is_zero_for_still_or_blank_frames() -> None:
+    still = _texture()[:96, :96].expand(1, 3, 1, 96, 96)
+    assert BlockFlow()(still).abs().max() < 1e-5
+    blank = torch.full((1, 3, 1, 96, 96), 0.5)
+    blank[0, 1] += 0.1  # a brightness change with no texture is not motion
+    assert BlockFlow()(blank).abs().max() < 1e-3

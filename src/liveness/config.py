@@ -66,6 +66,8 @@ class ModelConfig:
     width_mult: float = 0.5  # MobileNetV3-Small width
     cbam: bool = True
     motion_channel: bool = True  # feed the luminance difference to the previous frame
+    block_flow: bool = True  # explicit block-wise image motion per step (layers.motion)
+    flow_dim: int = 32
     video_dim: int = 96
     imu_dim: int = 48
     hidden: int = 96  # LSTM state
@@ -79,6 +81,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         names = {f.name for f in dataclasses.fields(cls)}
+        d = {"block_flow": False, **d}  # checkpoints from before block flow existed lack it
         return cls(**{k: v for k, v in d.items() if k in names})
 
 

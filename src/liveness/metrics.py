@@ -250,6 +250,8 @@ def _summary(s: np.ndarray, lv: np.ndarray, a: np.ndarray, threshold: float) -> 
         "bpcer": bp,
         "acer": (ap_max + bp) / 2,
         "auc": _auc(s, lv),
+        # Live versus one species at a time: which attacks the scores separate, threshold-free.
+        "auc_per_species": {sp: _auc(s[lv | (a == sp)], lv[lv | (a == sp)]) for sp in per},
         "eer": e,
         "eer_threshold": e_t,
     }
@@ -266,7 +268,7 @@ def summarize(
     """Every metric above at ``threshold``, plus the same for the with/without-IMU subsets.
 
     Keys: threshold, n_live, n_attack, n_per_species, apcer_per_species, apcer_max,
-    apcer_pooled, bpcer, acer, auc, eer, eer_threshold, bpcer_at_apcer_{1,5}pct and
+    apcer_pooled, bpcer, acer, auc, auc_per_species, eer, eer_threshold, bpcer_at_apcer_{1,5}pct and
     threshold_at_apcer_{1,5}pct; with ``has_imu`` (N,) bool also "with_imu" and "without_imu",
     each a dict of the same keys. A subset may lack a class, so its undefined metrics are NaN.
     """

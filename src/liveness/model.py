@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from liveness.config import LivenessConfig
-from liveness.layers import CBAM, MobileNetV3Small
+from liveness.layers import CBAM, BlockFlow, MobileNetV3Small
 
 # Luma weights for the motion channel (ITU-R BT.601), as in flow.to_gray.
 _LUMA = (0.299, 0.587, 0.114)
@@ -53,23 +53,31 @@ class LivenessNet(nn.Module):
         )
         self.imu = ImuEncoder(m.imu_dim)
         self.imu_absent = nn.Parameter(torch.zeros(m.imu_dim))
-        self.lstm = nn.LSTM(m.video_dim + m.imu_dim, m.hidden, batch_first=True)
+        # Image motion per step, computed (not learned) so the LSTM can hold it against the gyro.
+        self.flow = BlockFlow() if m.block_flow else None
+        flow_dim = m.flow_dim if self.flow is not None else 0
+        if self.flow is not None:
+            self.flow_proj = nn.Sequential(nn.Linear(self.flow.out_features, m.flow_dim), nn.ReLU())
+        self.lstm = nn.LSTM(m.video_dim + flow_dim + m.imu_dim, m.hidden, batch_first=True)
         self.head = nn.Sequential(nn.Dropout(m.dropout), nn.Linear(2 * m.hidden, 1))
         self.luma: torch.Tensor
         self.register_buffer("luma", torch.tensor(_LUMA).view(1, 1, 3, 1, 1), persistent=False)
 
     def frame_features(self, video: torch.Tensor) -> torch.Tensor:
-        """(B, T, 3, S, S) -> (B, T, video_dim)."""
+        """(B, T, 3, S, S) -> (B, T, video_dim [+ flow_dim])."""
         b, t = video.shape[:2]
         x = video
+        y = (video * self.luma).sum(dim=2, keepdim=True)  # (B, T, 1, S, S) luminance
         if self.cfg.model.motion_channel:
-            y = (video * self.luma).sum(dim=2, keepdim=True)  # (B, T, 1, S, S)
             diff = torch.cat([torch.zeros_like(y[:, :1]), y[:, 1:] - y[:, :-1]], dim=1)
             x = torch.cat([video, diff * 4.0], dim=2)  # differences are small: rescale
         x = (x - 0.5) / 0.25
         f = self.backbone(x.flatten(0, 1))  # (B·T, C, s, s)
         f = f.mean(dim=(2, 3))
-        return self.video_proj(f).view(b, t, -1)
+        v = self.video_proj(f).view(b, t, -1)
+        if self.flow is not None:
+            v = torch.cat([v, self.flow_proj(self.flow(y))], dim=-1)
+        return v
 
     def forward(
         self, video: torch.Tensor, imu: torch.Tensor, imu_present: torch.Tensor
@@ -77,7 +85,8 @@ class LivenessNet(nn.Module):
         m = self.cfg.model
         b, t = video.shape[:2]
         # (B, T, video_dim); zeros in the IMU-only ablation.
-        v = self.frame_features(video) if m.use_video else video.new_zeros(b, t, m.video_dim)
+        v_dim = m.video_dim + (m.flow_dim if self.flow is not None else 0)
+        v = self.frame_features(video) if m.use_video else video.new_zeros(b, t, v_dim)
         present = imu_present.view(b, 1, 1).to(video.dtype)
         if not m.use_imu:
             present = torch.zeros_like(present)

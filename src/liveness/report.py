@@ -97,6 +97,13 @@ def _markdown(summary: dict[str, Any], title: str) -> str:
         ("n live / n attack", lambda p: f"{p['n_live']} / {p['n_attack']}"),
     ]
     lines += [row(label, cell) for label, cell in summary_rows]
+    for sp in species:
+        lines.append(
+            row(
+                f"AUC, live vs {sp}",
+                lambda p, sp=sp: _num(p.get("auc_per_species", {}).get(sp, float("nan"))),
+            )
+        )
     lines += [
         "",
         "APCER at a target is taken over the worst species, as ISO/IEC 30107-3 does; with n "

@@ -2,5 +2,6 @@
 
 from liveness.layers.cbam import CBAM
 from liveness.layers.mobilenetv3 import MobileNetV3Small
+from liveness.layers.motion import BlockFlow
 
-__all__ = ["CBAM", "MobileNetV3Small"]
+__all__ = ["CBAM", "BlockFlow", "MobileNetV3Small"]
