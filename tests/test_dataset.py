@@ -124,3 +124,29 @@ def test_photometric_jitter_is_small_and_bounded() -> None:
     out = photometric_jitter(v, np.random.default_rng(1))
     assert out.shape == v.shape and out.dtype == np.float32
     assert out.min() >= 0.0 and out.max() <= 1.0 and np.abs(out - v).mean() < 0.2
+
+
+def test_imu_swap_turns_live_clips_into_injections(tmp_path: Path) -> None:
+    """With imu_swap=1 every live clip with IMU gets motion that did not film it."""
+    from liveness.config import SynthConfig
+    from liveness.synth.generate import generate_dataset
+
+    root = tmp_path / "ds"
+    generate_dataset(
+        root, 12, seed=5, cfg=SynthConfig(width=48, height=64, clips_per_subject=1), progress=False
+    )
+    cfg = PreprocessConfig(num_frames=6, image_size=16, imu_per_frame=2)
+    plain = ClipDataset(root, "train", cfg, train=False)
+    swap = ClipDataset(root, "train", cfg, train=True, imu_swap=1.0)
+    torch.manual_seed(0)
+    n_live = 0
+    for i, row in enumerate(swap.rows):
+        item = swap[i]
+        if row.is_live and row.has_imu:
+            n_live += 1
+            assert item["label"] == 0.0 and ATTACKS[int(item["attack"])] == "injection"
+            assert item["imu_present"] == 1.0
+            assert not torch.allclose(item["imu"], plain[i]["imu"], atol=1e-3)
+        else:
+            assert item["label"] == float(row.is_live)
+    assert n_live > 0

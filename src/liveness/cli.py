@@ -74,6 +74,7 @@ def _train(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         resume=args.resume,
         imu_dropout=args.imu_dropout,
+        imu_swap=args.imu_swap,
     )
     best = main(targs)
     print(f"best checkpoint: {best}")
@@ -152,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--width-mult", type=float, default=0.5, help="MobileNetV3-Small width")
     t.add_argument("--modalities", choices=["fused", "video", "imu"], default="fused")
     t.add_argument("--imu-dropout", type=float, default=0.15, help="modality dropout rate")
+    t.add_argument("--imu-swap", type=float, default=0.25, help="live clips given wrong IMU")
     t.add_argument("--threads", type=int, default=0, help="torch threads per process")
     t.add_argument("--workers", type=int, default=0, help="data loader processes")
     t.add_argument("--max-steps", type=int, default=0, help="stop early (smoke tests)")

@@ -32,6 +32,8 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
     ATTACKS). Evaluation (train=False) is deterministic and equals preprocess_clip exactly.
     Training adds temporal jitter, photometric jitter, mirroring with the matching IMU
     reflection and, with probability `imu_dropout`, drops the IMU (zeros, imu_present 0).
+    With probability `imu_swap` a live clip's IMU is replaced by motion that did not film it
+    (see _mismatched_imu) and the item becomes an injection: the physics-consistency signal.
     Random draws come from torch's generator, so torch.manual_seed and DataLoader worker
     seeding make them reproducible and distinct per worker.
 
@@ -47,6 +49,7 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         train: bool = False,
         imu_dropout: float = 0.0,
         cache: bool = False,
+        imu_swap: float = 0.0,
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r} (expected {'|'.join(SPLITS)})")
@@ -65,6 +68,10 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         self.cfg = cfg if cfg is not None else PreprocessConfig()
         self.train = train
         self.imu_dropout = imu_dropout
+        if not 0.0 <= imu_swap <= 1.0:
+            raise ValueError(f"imu_swap must be in [0, 1], got {imu_swap}")
+        self.imu_swap = imu_swap
+        self._with_imu = [i for i, r in enumerate(self.rows) if r.has_imu]
         self.cache = cache
         self._cached: dict[int, Clip] = {}
         # Cached frames are already the S×S crop; crop_scale 1 makes the second crop a no-op.
@@ -108,20 +115,43 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         imu: np.ndarray = out["imu"]  # (T, K, 6) float32
         present = bool(out["imu_present"])
         video = video_u8.astype(np.float32) / 255.0
+        label, attack = float(row.is_live), row.attack
+        swapped = rng is not None and present and row.is_live and rng.random() < self.imu_swap
+        if swapped:
+            assert rng is not None
+            imu = self._mismatched_imu(i, imu, rng)
+            label, attack = 0.0, "injection"
         if rng is not None:
             if rng.random() < MIRROR_P:
                 video, imu = mirror_clip_arrays(video, imu)
             video = photometric_jitter(video, rng)
-            if present and rng.random() < self.imu_dropout:
+            if present and not swapped and rng.random() < self.imu_dropout:
                 imu = np.zeros_like(imu)
                 present = False
         return {
             "video": torch.from_numpy(np.ascontiguousarray(video.transpose(0, 3, 1, 2))),
             "imu": torch.from_numpy(np.ascontiguousarray(imu, dtype=np.float32)),
             "imu_present": torch.tensor(float(present), dtype=torch.float32),
-            "label": torch.tensor(float(row.is_live), dtype=torch.float32),
-            "attack": torch.tensor(ATTACKS.index(row.attack), dtype=torch.int64),
+            "label": torch.tensor(label, dtype=torch.float32),
+            "attack": torch.tensor(ATTACKS.index(attack), dtype=torch.int64),
         }
+
+    def _mismatched_imu(self, i: int, imu: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Motion that did not film this video: what an injection attack sends.
+
+        Half the time another clip's IMU (on that clip's own frame times), half the time this
+        clip's IMU played backwards (same sensor, same magnitudes, wrong timing: reversing time
+        reverses angular velocity, the accelerometer's gravity stays). A live video paired
+        with it is a spoof, and only comparing the two motions can tell.
+        """
+        others = [j for j in self._with_imu if j != i]
+        if others and rng.random() < 0.5:
+            j = others[int(rng.integers(len(others)))]
+            clip_j, cfg_j = self._load(j)
+            return np.asarray(preprocess_clip(clip_j, cfg_j)["imu"])
+        rev = imu[::-1, ::-1].copy()
+        rev[..., 3:] *= -1.0
+        return rev
 
 
 def photometric_jitter(video: np.ndarray, rng: np.random.Generator) -> np.ndarray:

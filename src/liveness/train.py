@@ -39,6 +39,7 @@ class TrainArgs:
     warmup_steps: int = 100
     seed: int = 0
     imu_dropout: float = 0.15  # modality dropout: the model must also work without sensors
+    imu_swap: float = 0.25  # live clips given mismatched motion become injections (dataset)
     threads: int = 0  # torch intra-op threads per process; 0 = leave torch's default
     workers: int = 0  # DataLoader worker processes
     max_steps: int = 0  # stop after this many optimiser steps (0 = run all epochs)
@@ -179,8 +180,16 @@ def main(args: TrainArgs) -> Path:
         cfg = LivenessConfig.from_dict(ck["config"])
     model = LivenessNet(cfg).to(device)
     pp = cfg.preprocess
+    # The swap teaches motion consistency; pointless (pure label noise) without the IMU.
+    swap = args.imu_swap if cfg.model.use_imu and cfg.model.use_video else 0.0
     train_ds = ClipDataset(
-        args.data, "train", pp, train=True, imu_dropout=args.imu_dropout, cache=args.cache
+        args.data,
+        "train",
+        pp,
+        train=True,
+        imu_dropout=args.imu_dropout,
+        cache=args.cache,
+        imu_swap=swap,
     )
     val_ds = ClipDataset(args.data, "val", pp, train=False, cache=args.cache)
     if len(train_ds) == 0 or len(val_ds) == 0:
