@@ -108,3 +108,28 @@ def test_capture_without_a_face_is_refused_not_scored(
     (r,) = predict_paths(load_predictor(tiny_model), [str(tmp_path / "grey")])
     assert r["rejected"] == "no_face" and r["live"] is False and "no face" in r["error"]
     assert "score" not in r
+
+
+def test_bundled_model_is_the_default_and_matches_its_card(tmp_path: Path) -> None:
+    import re
+
+    from liveness.checkpoint import sha256_file
+    from liveness.config import SynthConfig
+    from liveness.predict import BUNDLED
+    from liveness.synth.generate import generate_dataset
+
+    card = (Path(__file__).parents[1] / "docs" / "MODEL_CARD.md").read_text()
+    assert re.search(rf"`{sha256_file(BUNDLED)}`", card), "MODEL_CARD.md sha256 is stale"
+    generate_dataset(tmp_path, 3, seed=11, cfg=SynthConfig(), progress=False)
+    clips = sorted(str(p) for p in (tmp_path / "clips").iterdir())
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        main(["predict", "--json", *clips])
+    lines = [json.loads(x) for x in buf.getvalue().splitlines()]
+    pred = load_predictor()
+    assert pred.config.threshold > 0.5  # calibrated on validation, not the 0.5 default
+    assert len(lines) == 3
+    for r in lines:
+        assert "score" in r or r.get("rejected") == "no_face"
+        if "score" in r:
+            assert r["threshold"] == pytest.approx(pred.threshold, abs=1e-6)

@@ -39,7 +39,7 @@ class TrainArgs:
     warmup_steps: int = 100
     seed: int = 0
     imu_dropout: float = 0.15  # modality dropout: the model must also work without sensors
-    imu_swap: float = 0.25  # live clips given mismatched motion become injections (dataset)
+    imu_swap: float = 0.0  # live clips given mismatched motion become injections (dataset)
     threads: int = 0  # torch intra-op threads per process; 0 = leave torch's default
     workers: int = 0  # DataLoader worker processes
     max_steps: int = 0  # stop after this many optimiser steps (0 = run all epochs)
