@@ -111,6 +111,28 @@ def _predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from liveness.checkpoint import model_from_checkpoint
+    from liveness.clip import read_clip
+    from liveness.export import export_onnx
+    from liveness.manifest import read_manifest
+    from liveness.preprocess import preprocess_clip
+
+    inputs = None
+    if args.data:
+        _, cfg = model_from_checkpoint(args.checkpoint)
+        rows = [r for r in read_manifest(args.data) if r.split == args.split][: args.clips]
+        root = Path(args.data)
+        inputs = [preprocess_clip(read_clip(root / r.clip), cfg.preprocess) for r in rows]
+    meta = export_onnx(args.checkpoint, args.out, inputs)
+    par = meta["parity"]
+    print(
+        f"wrote {args.out} (sha256 {meta['sha256'][:16]}…): max |Δp| {par['max_abs_dp']:.2e} "
+        f"on {par['n']} {par['inputs']} (tolerance {par['tolerance']:g})"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="liveness", description=__doc__)
     p.add_argument("--version", action="version", version=f"liveness {__version__}")
@@ -170,6 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=int, default=1)
     r.add_argument("--no-face-check", action="store_true", help="score even without a face")
     r.set_defaults(func=_predict)
+
+    x = sub.add_parser("export", help="export a checkpoint to ONNX and verify parity")
+    x.add_argument("--checkpoint", required=True)
+    x.add_argument("--out", required=True, help="the .onnx file to write (sidecar: .onnx.json)")
+    x.add_argument("--data", default=None, help="dataset whose held-out clips check parity")
+    x.add_argument("--split", default="val")
+    x.add_argument("--clips", type=int, default=32)
+    x.set_defaults(func=_export)
 
     e = sub.add_parser("evaluate", help="ISO/IEC 30107-3 report of a checkpoint on a split")
     e.add_argument("--checkpoint", required=True)

@@ -47,6 +47,46 @@ class TorchBackend:
         return t.sigmoid(logits).numpy().astype(np.float64)
 
 
+class OnnxBackend:
+    """An exported .onnx file run by ONNX Runtime (no PyTorch needed)."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], config: LivenessConfig, threads: int = 1
+    ) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = max(1, threads)
+        opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.config = config
+
+    def __call__(self, video: np.ndarray, imu: np.ndarray, present: np.ndarray) -> np.ndarray:
+        # Same tensor layout as the PyTorch path: (B, T, 3, S, S) float in [0, 1].
+        v = np.ascontiguousarray(video.transpose(0, 1, 4, 2, 3), dtype=np.float32) / 255.0
+        feeds = {
+            "video": v,
+            "imu": np.ascontiguousarray(imu, dtype=np.float32),
+            "imu_present": present.astype(np.float32),
+        }
+        logit = self.session.run(None, feeds)[0].astype(np.float64)
+        return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _exported_config(path: Path) -> LivenessConfig:
+    """The configuration an exported file carries in its sidecar (model.onnx.json)."""
+    import json
+
+    side = path.with_name(path.name + ".json")
+    if not side.is_file():
+        raise ValueError(f"{path}: missing {side.name} (configuration written by liveness export)")
+    try:
+        meta = json.loads(side.read_text())
+        return LivenessConfig.from_dict(meta["config"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{side}: not a valid export sidecar ({e})") from e
+
+
 @dataclass
 class Predictor:
     """A loaded model plus its configuration: the one object the CLI and the server use.
@@ -92,7 +132,8 @@ class Predictor:
 def load_predictor(
     path: str | os.PathLike[str] | None = None, threads: int = 1, check_face: bool = True
 ) -> Predictor:
-    """Load a model file once; the backend is picked from the file (checkpoint .pt for now)."""
+    """Load a model file once; the backend is picked from the file: .pt (PyTorch checkpoint)
+    or .onnx (ONNX Runtime, configuration from its sidecar)."""
     p = Path(path) if path is not None else BUNDLED
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such model file")
@@ -100,7 +141,10 @@ def load_predictor(
     if p.suffix in (".pt", ".pth"):
         b = TorchBackend(p, threads)
         return Predictor(b, b.config, str(p), face)
-    raise ValueError(f"{p}: unknown model type {p.suffix!r} (expected .pt)")
+    if p.suffix == ".onnx":
+        cfg = _exported_config(p)
+        return Predictor(OnnxBackend(p, cfg, threads), cfg, str(p), face)
+    raise ValueError(f"{p}: unknown model type {p.suffix!r} (expected .pt or .onnx)")
 
 
 def predict_paths(
