@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from liveness.config import GRAVITY, SynthConfig
-from liveness.synth import clipgen
+from liveness.synth import capture, clipgen
 from liveness.synth.clipgen import ClipSpec, render_clip
 from liveness.synth.face import sample_atlas
 from liveness.synth.geometry import look_at, matrix_to_rotvec, rotvec_to_matrix
@@ -199,7 +199,7 @@ def _render_spied(
     rotation of every rendered frame."""
     calls: list[tuple[Any, np.ndarray]] = []
     rendered_r: list[np.ndarray] = []
-    orig_imu, orig_render = clipgen.imu_from_pose, clipgen.render
+    orig_imu, orig_render = clipgen.imu_from_pose, capture.render
 
     def imu_spy(path: Any, t_s: np.ndarray, *a: Any, **k: Any) -> Any:
         calls.append((path, np.array(t_s, dtype=np.float64)))
@@ -209,8 +209,10 @@ def _render_spied(
         rendered_r.append(np.array(r_cam))
         return orig_render(objects, r_cam, *a, **k)
 
+    # clipgen derives the IMU; capture renders frames (and derives motion blur from the gyro).
     monkeypatch.setattr(clipgen, "imu_from_pose", imu_spy)
-    monkeypatch.setattr(clipgen, "render", render_spy)
+    monkeypatch.setattr(capture, "imu_from_pose", imu_spy)
+    monkeypatch.setattr(capture, "render", render_spy)
     atlas = sample_atlas(np.random.default_rng([seed, 0x5B, 0]))
     return render_clip(spec, atlas, CFG, seed), calls, rendered_r
 
