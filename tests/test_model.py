@@ -79,3 +79,20 @@ def test_modalities_reported() -> None:
 
 def test_config_round_trip() -> None:
     assert LivenessConfig.from_dict(TINY.to_dict()) == TINY
+
+
+def test_motion_aux_outputs_and_gradients() -> None:
+    cfg = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, motion_aux=True))
+    net = LivenessNet(cfg)
+    video, imu, _ = _inputs()
+    present = torch.tensor([1.0, 0.0, 1.0])
+    logits, ego, gyro = net(video, imu, present, return_motion=True)
+    assert logits.shape == (3,) and ego.shape == gyro.shape == (3, TINY.preprocess.num_frames, 3)
+    assert torch.all(gyro[1] == 0)  # no sensors, no gyro target
+    from liveness.model import EGO_SCALE
+
+    assert torch.allclose(gyro[0], imu[0, :, :, 3:6].mean(dim=1) / EGO_SCALE)
+    torch.nn.functional.mse_loss(ego, gyro).backward()
+    assert net.ego.weight.grad is not None and net.backbone.features[0][0].weight.grad is not None
+    # The plain call (export, prediction) still returns logits only.
+    assert net(video, imu, present).shape == (3,)

@@ -58,6 +58,7 @@ def _train(args: argparse.Namespace) -> int:
     pp = PreprocessConfig(num_frames=args.frames, image_size=args.image_size)
     mc = ModelConfig(
         block_flow=args.block_flow,
+        motion_aux=args.motion_aux,
         width_mult=args.width_mult,
         use_video=args.modalities != "imu",
         use_imu=args.modalities != "video",
@@ -178,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--imu-dropout", type=float, default=0.15, help="modality dropout rate")
     t.add_argument("--imu-swap", type=float, default=0.0, help="live clips given wrong IMU")
     t.add_argument("--block-flow", action="store_true", help="add block-wise LK motion features")
+    t.add_argument("--motion-aux", action="store_true", help="ego-motion head + gyro supervision")
     t.add_argument("--threads", type=int, default=0, help="torch threads per process")
     t.add_argument("--workers", type=int, default=0, help="data loader processes")
     t.add_argument("--max-steps", type=int, default=0, help="stop early (smoke tests)")

@@ -70,6 +70,9 @@ class ModelConfig:
     # synth4k test split it did not help (injection AUC 0.78 with, 0.84 without; docs/MODEL.md).
     block_flow: bool = False
     flow_dim: int = 32
+    # Ego-motion head: the video branch predicts the phone's angular velocity per step,
+    # supervised on live clips by the gyro; prediction, gyro and their difference go to the LSTM.
+    motion_aux: bool = False
     video_dim: int = 96
     imu_dim: int = 48
     hidden: int = 96  # LSTM state
@@ -83,7 +86,8 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         names = {f.name for f in dataclasses.fields(cls)}
-        d = {"block_flow": False, **d}  # checkpoints from before block flow existed lack it
+        # Checkpoints from before these options existed lack them: they were off.
+        d = {"block_flow": False, "motion_aux": False, **d}
         return cls(**{k: v for k, v in d.items() if k in names})
 
 

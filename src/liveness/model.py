@@ -10,6 +10,7 @@ from liveness.layers import CBAM, BlockFlow, MobileNetV3Small
 
 # Luma weights for the motion channel (ITU-R BT.601), as in flow.to_gray.
 _LUMA = (0.299, 0.587, 0.114)
+EGO_SCALE = 0.25  # rad/s: a slow hand-held turn, so predicted and measured ω are ~unit size
 
 
 class ImuEncoder(nn.Module):
@@ -58,7 +59,12 @@ class LivenessNet(nn.Module):
         flow_dim = m.flow_dim if self.flow is not None else 0
         if self.flow is not None:
             self.flow_proj = nn.Sequential(nn.Linear(self.flow.out_features, m.flow_dim), nn.ReLU())
-        self.lstm = nn.LSTM(m.video_dim + flow_dim + m.imu_dim, m.hidden, batch_first=True)
+        aux_dim = 9 if m.motion_aux else 0  # predicted ω, gyro ω, their difference
+        if m.motion_aux:
+            self.ego = nn.Linear(m.video_dim + flow_dim, 3)
+        self.lstm = nn.LSTM(
+            m.video_dim + flow_dim + m.imu_dim + aux_dim, m.hidden, batch_first=True
+        )
         self.head = nn.Sequential(nn.Dropout(m.dropout), nn.Linear(2 * m.hidden, 1))
         self.luma: torch.Tensor
         self.register_buffer("luma", torch.tensor(_LUMA).view(1, 1, 3, 1, 1), persistent=False)
@@ -80,8 +86,14 @@ class LivenessNet(nn.Module):
         return v
 
     def forward(
-        self, video: torch.Tensor, imu: torch.Tensor, imu_present: torch.Tensor
-    ) -> torch.Tensor:
+        self,
+        video: torch.Tensor,
+        imu: torch.Tensor,
+        imu_present: torch.Tensor,
+        return_motion: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Logits (B,); with return_motion also the video's predicted and the gyro's angular
+        velocity per step, (B, T, 3) each in units of EGO_SCALE (for the auxiliary loss)."""
         m = self.cfg.model
         b, t = video.shape[:2]
         # (B, T, video_dim); zeros in the IMU-only ablation.
@@ -91,6 +103,17 @@ class LivenessNet(nn.Module):
         if not m.use_imu:
             present = torch.zeros_like(present)
         i = self.imu(imu) * present + self.imu_absent.view(1, 1, -1) * (1 - present)
-        h, _ = self.lstm(torch.cat([v, i], dim=-1))  # (B, T, hidden)
+        parts = [v, i]
+        ego = gyro = v.new_zeros(b, t, 3)
+        if m.motion_aux:
+            # Mean gyro over each step's K samples (rad/s, channels 3..5), scaled to ~unit size.
+            gyro = imu[..., 3:6].mean(dim=2) * (self.cfg.preprocess.gyro_scale / EGO_SCALE)
+            ego = self.ego(v) if m.use_video else ego
+            gyro = gyro * present
+            parts += [ego, gyro, (ego - gyro) * present]
+        h, _ = self.lstm(torch.cat(parts, dim=-1))  # (B, T, hidden)
         pooled = torch.cat([h[:, -1], h.mean(dim=1)], dim=-1)
-        return self.head(pooled).squeeze(-1)
+        logits = self.head(pooled).squeeze(-1)
+        if return_motion:
+            return logits, ego, gyro
+        return logits

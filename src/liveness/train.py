@@ -40,6 +40,7 @@ class TrainArgs:
     seed: int = 0
     imu_dropout: float = 0.15  # modality dropout: the model must also work without sensors
     imu_swap: float = 0.0  # live clips given mismatched motion become injections (dataset)
+    aux_weight: float = 0.5  # weight of the ego-motion loss (models with motion_aux)
     threads: int = 0  # torch intra-op threads per process; 0 = leave torch's default
     workers: int = 0  # DataLoader worker processes
     max_steps: int = 0  # stop after this many optimiser steps (0 = run all epochs)
@@ -84,6 +85,7 @@ def train_one_epoch(
     device: torch.device,
     max_steps: int = 0,
     progress: bool = True,
+    aux_weight: float = 0.0,
 ) -> dict[str, float]:
     """One pass over the training loader; returns mean loss and accuracy."""
     model.train()
@@ -92,10 +94,14 @@ def train_one_epoch(
     bar = tqdm(loader, desc=f"epoch {epoch}", unit="batch", disable=not progress, leave=False)
     for batch in bar:
         b = _to(batch, device)
-        logits = model(b["video"], b["imu"], b["imu_present"])
+        logits, ego, gyro = model(b["video"], b["imu"], b["imu_present"], return_motion=True)
         # Class balancing by loss weight (works with DistributedSampler, unlike resampling).
         weight = torch.where(b["label"] > 0.5, w_live, w_spoof)
         loss = nn.functional.binary_cross_entropy_with_logits(logits, b["label"], weight=weight)
+        # Ego-motion supervision: in a live clip the video turns as the gyro says.
+        mask = (b["label"] > 0.5) & (b["imu_present"] > 0.5)
+        if aux_weight and bool(mask.any()):
+            loss = loss + aux_weight * nn.functional.mse_loss(ego[mask], gyro[mask])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -246,8 +252,9 @@ def main(args: TrainArgs) -> Path:
             sampler.set_epoch(epoch)
         t0 = time.time()
         left = args.max_steps - steps_done if args.max_steps else 0
+        aux = args.aux_weight if cfg.model.motion_aux else 0.0
         tr = train_one_epoch(
-            net, train_dl, optimizer, scheduler, class_weight, epoch, device, left, show
+            net, train_dl, optimizer, scheduler, class_weight, epoch, device, left, show, aux
         )
         steps_done += int(tr["steps"])
         if rank == 0:
