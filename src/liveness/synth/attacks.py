@@ -148,7 +148,6 @@ class Sheet:
     ) -> np.ndarray:
         w, h = self.size
         look = self.look
-        view = -dirs
         refl = dirs - 2 * np.sum(dirs * normal, -1, keepdims=True) * normal
         if isinstance(look, PrintLook):
             c = self._sample(self.content(t), u, v)
@@ -184,7 +183,7 @@ class Sheet:
         c = self._thumbs(c, u, v)
         glare = look.glare * np.exp(-(1 - np.clip(refl @ look.glare_dir, -1, 1)) / 0.02)
         sheen = 0.04 * self.light.ambient
-        return c + glare[:, None] + sheen + 0.0 * view
+        return c + glare[:, None] + sheen
 
     def _thumbs(self, c: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """The holder's thumbs over the edge of the sheet."""

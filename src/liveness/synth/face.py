@@ -137,7 +137,7 @@ def sample_atlas(rng: np.random.Generator) -> Atlas:
     relief += 0.004 * _gauss(x, th - mouth_y, mouth_w * 0.8, 0.035)  # lips
     relief += 0.008 * _gauss(x, th + 0.85, 0.16, 0.09)  # chin
     relief -= 0.02 * np.sin(phi) ** 2 * _smooth(-th, 0.2, 1.0)  # jaw narrows towards the chin
-    relief *= np.where(np.abs(phi) < 1.9, 1.0, 0.0) + 0.0 * front
+    relief *= np.abs(phi) < 1.9  # no relief on the back of the head
 
     # --- albedo (sRGB while painting) ----------------------------------------------------------
     tone = rng.uniform(0, len(SKIN_TONES) - 1)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from liveness.synth.clipgen import ClipSpec
 
 
-def _held(rng: np.random.Generator, still: bool) -> StaticPose | DevicePath:
+def _held(rng: np.random.Generator, still: bool) -> StaticPose | RigidPath:
     """The attack instrument's pose at the origin facing +x: on a stand or in a swaying hand."""
     r = np.stack([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]], axis=1)  # x=+Y, y=+Z, z=+X
     r = rotvec_to_matrix(np.radians(rng.normal(0, [3.0, 6.0, 3.0]))) @ r
@@ -34,14 +34,7 @@ def _held(rng: np.random.Generator, still: bool) -> StaticPose | DevicePath:
         pos_wobble=Wobble.sample(rng, [(0.3, 1.5, 0.004), (8, 12, 0.0001)]),
     )
     # look_at gives z toward -x (away from the phone); flip to the sheet convention.
-    flip = np.diag([-1.0, 1.0, -1.0])
-
-    class _Hand:
-        def pose(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            rr, pp = hand.pose(t)
-            return rr @ flip, pp
-
-    return _Hand()  # type: ignore[return-value]
+    return RigidPath(hand, np.diag([-1.0, 1.0, -1.0]), np.zeros(3))
 
 
 def _source_distance(
