@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     from liveness.synth.clipgen import ClipSpec
 
 
+DISTANCES = {  # (rig, closeup, held) ranges of the instrument's distance to the lens, m
+    "print": ((0.06, 0.12), (0.12, 0.2), (0.2, 0.4)),
+    "replay": ((0.05, 0.1), (0.1, 0.18), (0.18, 0.35)),
+}
+
+
 def _held(rng: np.random.Generator, still: bool) -> StaticPose | RigidPath:
     """The attack instrument's pose at the origin facing +x: on a stand or in a swaying hand."""
     r = np.stack([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]], axis=1)  # x=+Y, y=+Z, z=+X
@@ -64,15 +70,11 @@ def attack_capture(
     """A camera filming a print or a screen that shows the subject (the attack instrument)."""
     edgeless = spec.variant in ("closeup", "rig", "rig-matched")
     rig = spec.variant.startswith("rig")
-    __, cam_tan_h = half_tans(live.hfov, live.width, live.height)
+    _, cam_tan_h = half_tans(live.hfov, live.width, live.height)
+    # Capture distance (m): strapped to the lens, an edgeless close-up, or held in view.
+    rig_m, close_m, held_m = DISTANCES[spec.attack]
+    dc = rng.uniform(*(rig_m if rig else close_m if edgeless else held_m))
     if spec.attack == "print":
-        dc = (
-            rng.uniform(0.06, 0.12)
-            if rig
-            else rng.uniform(0.12, 0.2)
-            if edgeless
-            else rng.uniform(0.2, 0.4)
-        )
         src_w, src_h = 2 * live.width, 2 * live.height
         src = live_capture(rng, atlas, cfg, duration, "left", src_w, src_h, amplitude=0.0)
         src.hfov = rng.uniform(50, 70)
@@ -96,13 +98,6 @@ def attack_capture(
         def content(t: float) -> np.ndarray:
             return paper
     else:
-        dc = (
-            rng.uniform(0.05, 0.1)
-            if rig
-            else rng.uniform(0.1, 0.18)
-            if edgeless
-            else rng.uniform(0.18, 0.35)
-        )
         matched = spec.variant in ("rig-matched", "matched")
         src_chal = spec.challenge if matched else str(rng.choice(CHALLENGES))
         src_fps = rng.uniform(15, 25)
