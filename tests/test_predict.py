@@ -113,13 +113,18 @@ def test_capture_without_a_face_is_refused_not_scored(
 def test_bundled_model_is_the_default_and_matches_its_card(tmp_path: Path) -> None:
     import re
 
-    from liveness.checkpoint import sha256_file
+    from liveness.backends import sha256_file
     from liveness.config import SynthConfig
-    from liveness.predict import BUNDLED
+    from liveness.predict import BUNDLED, BUNDLED_CHECKPOINT, MODELS
     from liveness.synth.generate import generate_dataset
 
     card = (Path(__file__).parents[1] / "docs" / "MODEL_CARD.md").read_text()
-    assert re.search(rf"`{sha256_file(BUNDLED)}`", card), "MODEL_CARD.md sha256 is stale"
+    for f in (BUNDLED, BUNDLED_CHECKPOINT, MODELS / "default_int8.tflite"):
+        assert re.search(rf"`{sha256_file(f)}`", card), f"MODEL_CARD.md sha256 of {f} is stale"
+        if f.suffix == ".tflite":  # the sidecar names this very file and the checkpoint
+            side = json.loads(f.with_name(f.name + ".json").read_text())
+            assert side["sha256"] == sha256_file(f)
+            assert side["source_sha256"] == sha256_file(BUNDLED_CHECKPOINT)
     generate_dataset(tmp_path, 3, seed=11, cfg=SynthConfig(), progress=False)
     clips = sorted(str(p) for p in (tmp_path / "clips").iterdir())
     buf = io.StringIO()
@@ -127,9 +132,23 @@ def test_bundled_model_is_the_default_and_matches_its_card(tmp_path: Path) -> No
         main(["predict", "--json", *clips])
     lines = [json.loads(x) for x in buf.getvalue().splitlines()]
     pred = load_predictor()
+    assert pred.backend.name == "tflite"  # serving needs no PyTorch
     assert pred.config.threshold > 0.5  # calibrated on validation, not the 0.5 default
     assert len(lines) == 3
     for r in lines:
         assert "score" in r or r.get("rejected") == "no_face"
         if "score" in r:
             assert r["threshold"] == pytest.approx(pred.threshold, abs=1e-6)
+
+
+def test_bundled_tflite_computes_what_the_checkpoint_computes(tmp_path: Path) -> None:
+    from liveness.config import SynthConfig
+    from liveness.predict import BUNDLED, BUNDLED_CHECKPOINT
+    from liveness.synth.generate import generate_dataset
+
+    generate_dataset(tmp_path, 4, seed=5, cfg=SynthConfig(), progress=False)
+    clips = sorted(str(p) for p in (tmp_path / "clips").iterdir())
+    a = list(predict_paths(load_predictor(BUNDLED, check_face=False), clips))
+    b = list(predict_paths(load_predictor(BUNDLED_CHECKPOINT, check_face=False), clips))
+    for x, y in zip(a, b, strict=True):
+        assert abs(x["score"] - y["score"]) <= 1e-5 and x["live"] == y["live"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -45,14 +44,6 @@ def model_from_checkpoint(path: str | os.PathLike[str]) -> tuple[LivenessNet, Li
     model.load_state_dict(ck["model"])
     model.eval()
     return model, cfg
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def slim_checkpoint(

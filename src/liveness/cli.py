@@ -113,25 +113,57 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from liveness.checkpoint import model_from_checkpoint
-    from liveness.clip import read_clip
-    from liveness.export import export_onnx
-    from liveness.manifest import read_manifest
-    from liveness.preprocess import preprocess_clip
+    from liveness.export import FILENAMES, ParityError, export_all
 
-    inputs = None
-    if args.data:
-        _, cfg = model_from_checkpoint(args.checkpoint)
-        rows = [r for r in read_manifest(args.data) if r.split == args.split][: args.clips]
-        root = Path(args.data)
-        inputs = [preprocess_clip(read_clip(root / r.clip), cfg.preprocess) for r in rows]
-    meta = export_onnx(args.checkpoint, args.out, inputs)
-    par = meta["parity"]
-    print(
-        f"wrote {args.out} (sha256 {meta['sha256'][:16]}…): max |Δp| {par['max_abs_dp']:.2e} "
-        f"on {par['n']} {par['inputs']} (tolerance {par['tolerance']:g})"
-    )
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    try:
+        results = export_all(
+            args.checkpoint, args.out, formats, args.data, args.split, args.clips, args.calib_clips
+        )
+    except ParityError as e:
+        print(f"liveness export: PARITY FAILED: {e} (see {args.out}/parity_report.md)")
+        return 3
+    for fmt, meta in results.items():
+        par = meta["parity"]
+        extra = f", ΔAUC {par['delta_auc']:+.4f}" if "delta_auc" in par else ""
+        print(
+            f"wrote {Path(args.out) / FILENAMES[fmt]} ({meta['bytes']:,} B, sha256 "
+            f"{meta['sha256'][:16]}…): max |Δp| {par['max_abs_dp']:.2e}{extra} "
+            f"on {par['n']} {par['inputs']}"
+        )
+    print(f"parity report: {Path(args.out) / 'parity_report.md'}")
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from liveness.server.challenge import challenge_set
+    from liveness.server.serve import ServeOptions, run_server
+    from liveness.server.settings import ServerSettings, default_sessions_url
+
+    settings = ServerSettings(
+        sessions_url=args.sessions or default_sessions_url(),
+        challenges=challenge_set(args.challenges),
+        session_ttl_s=args.session_ttl,
+        rate_limit=args.rate_limit,
+        trusted_proxies=args.trusted_proxies,
+        max_upload_bytes=args.max_upload_bytes,
+        audit_dir=Path(args.audit_dir) if args.audit_dir else None,
+        audit_days=args.audit_days,
+    )
+    opts = ServeOptions(
+        model=args.model,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        timeout_s=args.timeout,
+        graceful_timeout_s=args.graceful_timeout,
+        check_face=not args.no_face_check,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_self_signed=args.tls_self_signed,
+    )
+    return run_server(settings, opts)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,12 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-face-check", action="store_true", help="score even without a face")
     r.set_defaults(func=_predict)
 
-    x = sub.add_parser("export", help="export a checkpoint to ONNX and verify parity")
+    x = sub.add_parser("export", help="export to ONNX / TFLite / INT8 TFLite, parity-checked")
     x.add_argument("--checkpoint", required=True)
-    x.add_argument("--out", required=True, help="the .onnx file to write (sidecar: .onnx.json)")
-    x.add_argument("--data", default=None, help="dataset whose held-out clips check parity")
-    x.add_argument("--split", default="val")
-    x.add_argument("--clips", type=int, default=32)
+    x.add_argument("--out", required=True, help="directory: model.onnx, model.tflite, ...")
+    x.add_argument("--formats", default="onnx,tflite,int8", help="comma list of onnx,tflite,int8")
+    x.add_argument("--data", default=None, help="dataset: held-out clips for parity, INT8 calib")
+    x.add_argument("--split", default="val", help="split the parity check runs on")
+    x.add_argument("--clips", type=int, default=200, help="held-out clips for the parity check")
+    x.add_argument("--calib-clips", type=int, default=64, help="train clips for INT8 calibration")
     x.set_defaults(func=_export)
 
     e = sub.add_parser("evaluate", help="ISO/IEC 30107-3 report of a checkpoint on a split")
@@ -210,6 +244,32 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", default="test")
     e.add_argument("--workers", type=int, default=0)
     e.set_defaults(func=_evaluate)
+
+    sv = sub.add_parser("serve", help="run the HTTP service (API, capture page) under gunicorn")
+    sv.add_argument("--model", default=None, help="model file (default: the bundled model)")
+    sv.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to reach it from a phone")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--workers", type=int, default=2, help="processes, one model each")
+    sv.add_argument("--threads", type=int, default=1, help="model threads per worker")
+    sv.add_argument("--sessions", default=None, help="sqlite:///PATH or redis://HOST:PORT/DB")
+    sv.add_argument("--challenges", default="pairs", help="single|pairs|triples or ids, comma-sep")
+    sv.add_argument("--session-ttl", type=float, default=180.0, help="seconds")
+    sv.add_argument("--rate-limit", type=int, default=60, help="POSTs per client per minute, 0=off")
+    sv.add_argument("--trusted-proxies", type=int, default=0, help="X-Forwarded-For hops to trust")
+    sv.add_argument("--max-upload-bytes", type=int, default=8 * 1024 * 1024)
+    sv.add_argument("--timeout", type=int, default=60, help="worker timeout, s")
+    sv.add_argument("--graceful-timeout", type=int, default=20, help="shutdown grace, s")
+    sv.add_argument("--no-face-check", action="store_true", help="score even without a face")
+    sv.add_argument("--tls-cert", default=None, help="PEM certificate (with --tls-key)")
+    sv.add_argument("--tls-key", default=None, help="PEM private key")
+    sv.add_argument(
+        "--tls-self-signed", action="store_true", help="make and use a self-signed cert"
+    )
+    sv.add_argument(
+        "--audit-dir", default=None, help="opt-in: keep every check here (clip + verdict)"
+    )
+    sv.add_argument("--audit-days", type=float, default=7.0, help="audit retention, days")
+    sv.set_defaults(func=_serve)
     return p
 
 

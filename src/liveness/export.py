@@ -1,31 +1,178 @@
-"""`liveness export`: ONNX files that carry their configuration and prove parity with PyTorch."""
+"""`liveness export`: ONNX and TFLite files that carry their configuration and prove parity.
+
+Every exported file gets a sidecar `<file>.json` (configuration, threshold, version, sha256,
+parity) and is checked against the PyTorch model on held-out clips before it is kept: float
+files must agree to PARITY_TOL in probability, INT8 files must not move AUC by more than
+INT8_MAX_DAUC. A failure raises ParityError; the parity report is written either way.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from liveness import __version__
-from liveness.checkpoint import model_from_checkpoint, sha256_file
+from liveness import __version__, metrics
+from liveness.backends import Backend, open_backend, sha256_file, sidecar_path
+from liveness.checkpoint import model_from_checkpoint
+from liveness.config import LivenessConfig
 
 PARITY_TOL = 1e-4  # max |Δp| allowed between PyTorch and a float export
+INT8_MAX_DAUC = 0.005  # max |ΔAUC| allowed for an INT8 export on held-out clips
+FORMATS = ("onnx", "tflite", "int8")  # int8 = TFLite with the CNN quantized (see export_tflite)
+FILENAMES = {"onnx": "model.onnx", "tflite": "model.tflite", "int8": "model_int8.tflite"}
+
+__all__ = ["PARITY_TOL", "ParityError", "export_model", "export_onnx", "sidecar_path"]
 
 
 class ParityError(RuntimeError):
     """An exported file does not compute the same function as the checkpoint."""
 
 
-def sidecar_path(model_file: str | os.PathLike[str]) -> Path:
-    """model.onnx -> model.onnx.json: configuration, threshold, version and sha256."""
-    p = Path(model_file)
-    return p.with_name(p.name + ".json")
+@dataclass
+class Batch:
+    """Preprocessed clips, stacked: what parity checks and INT8 calibration run on."""
+
+    video: np.ndarray  # (N, T, S, S, 3) uint8
+    imu: np.ndarray  # (N, T, K, 6) float32
+    present: np.ndarray  # (N,) bool
+    is_live: np.ndarray | None = None  # (N,) bool, when the clips are labelled
+    attack: np.ndarray | None = None  # (N,) str
+    source: str = "held-out clips"
+
+    @classmethod
+    def from_items(cls, items: list[dict[str, Any]], source: str = "held-out clips") -> Batch:
+        """Outputs of preprocess_clip, optionally with "is_live" and "attack" added."""
+        labelled = all("is_live" in x for x in items)
+        return cls(
+            np.stack([x["video"] for x in items]),
+            np.stack([x["imu"] for x in items]).astype(np.float32),
+            np.array([bool(x["imu_present"]) for x in items]),
+            np.array([bool(x["is_live"]) for x in items]) if labelled else None,
+            np.array([str(x.get("attack", "")) for x in items]) if labelled else None,
+            source,
+        )
+
+    @classmethod
+    def random(cls, cfg: LivenessConfig, n: int = 8, seed: int = 0) -> Batch:
+        p = cfg.preprocess
+        rng = np.random.default_rng(seed)
+        shape = (n, p.num_frames, p.image_size, p.image_size, 3)
+        return cls(
+            rng.integers(0, 256, shape, dtype=np.uint8),
+            rng.standard_normal((n, p.num_frames, p.imu_per_frame, 6)).astype(np.float32),
+            np.arange(n) % 2 == 0,
+            source="random tensors",
+        )
+
+    def __len__(self) -> int:
+        return len(self.video)
 
 
-def _example(cfg: Any, batch: int) -> tuple[Any, Any, Any]:
+def load_clips(
+    data: str | os.PathLike[str], split: str, cfg: LivenessConfig, n: int, seed: int = 0
+) -> Batch:
+    """`n` labelled clips of one split of a dataset, a seeded random choice, preprocessed by
+    the one preprocessing path."""
+    from liveness.clip import read_clip
+    from liveness.manifest import read_manifest
+    from liveness.preprocess import preprocess_clip
+
+    rows = [r for r in read_manifest(data) if r.split == split]
+    if not rows:
+        raise ValueError(f"{data}: split {split!r} is empty")
+    order = np.random.default_rng(seed).permutation(len(rows))[:n]
+    items = []
+    for i in order.tolist():
+        item = preprocess_clip(read_clip(Path(data) / rows[i].clip), cfg.preprocess)
+        items.append({**item, "is_live": rows[i].is_live, "attack": rows[i].attack})
+    return Batch.from_items(items, f"{split} split of {Path(data).name}")
+
+
+def reference_probs(model: Any, batch: Batch) -> np.ndarray:
+    """The PyTorch model's probability live on a batch (the function exports must match)."""
+    import torch
+
+    from liveness.backends import sigmoid
+
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(batch), 32):
+            sl = slice(i, i + 32)
+            v = torch.from_numpy(batch.video[sl]).permute(0, 1, 4, 2, 3).float() / 255.0
+            p = torch.from_numpy(batch.present[sl].astype(np.float32))
+            out.append(model(v, torch.from_numpy(batch.imu[sl]), p).numpy())
+    return sigmoid(np.concatenate(out))
+
+
+def backend_probs(backend: Backend, batch: Batch) -> np.ndarray:
+    return np.concatenate(
+        [
+            backend(batch.video[i : i + 8], batch.imu[i : i + 8], batch.present[i : i + 8])
+            for i in range(0, len(batch), 8)
+        ]
+    )
+
+
+def parity(ref: np.ndarray, got: np.ndarray, batch: Batch, threshold: float) -> dict[str, Any]:
+    """max/mean |Δp| and, on labelled clips with both classes, AUC and ACER of each side."""
+    dp = np.abs(got - ref)
+    out: dict[str, Any] = {
+        "n": len(batch),
+        "inputs": batch.source,
+        "max_abs_dp": float(dp.max()),
+        "mean_abs_dp": float(dp.mean()),
+        "verdict_flips": int(np.sum((got >= threshold) != (ref >= threshold))),
+    }
+    lv, at = batch.is_live, batch.attack
+    if lv is not None and at is not None and 0 < lv.sum() < len(lv):
+        for name, s in (("torch", ref), ("export", got)):
+            out[f"auc_{name}"] = metrics.auc(s, lv)
+            out[f"acer_{name}"] = metrics.acer(s, lv, at, threshold)
+        out["delta_auc"] = out["auc_export"] - out["auc_torch"]
+        out["delta_acer"] = out["acer_export"] - out["acer_torch"]
+    return out
+
+
+def _check(fmt: str, report: dict[str, Any], out: Path) -> None:
+    if fmt == "int8":
+        if "delta_auc" not in report:
+            raise ParityError(f"{out}: INT8 parity needs labelled held-out clips (--data)")
+        if abs(report["delta_auc"]) > INT8_MAX_DAUC:
+            raise ParityError(
+                f"{out}: INT8 moves AUC by {report['delta_auc']:+.4f} "
+                f"(allowed ±{INT8_MAX_DAUC}) on {report['n']} {report['inputs']}"
+            )
+    elif report["max_abs_dp"] > PARITY_TOL:
+        raise ParityError(
+            f"{out}: max |Δp| {report['max_abs_dp']:.2e} > {PARITY_TOL:g} against PyTorch"
+        )
+
+
+def write_sidecar(
+    out: Path, fmt: str, cfg: LivenessConfig, checkpoint: Path, report: dict[str, Any]
+) -> dict[str, Any]:
+    meta = {
+        "format": "onnx" if fmt == "onnx" else "tflite",
+        "precision": "int8" if fmt == "int8" else "float32",
+        "liveness_version": __version__,
+        "config": cfg.to_dict(),
+        "threshold": cfg.threshold,
+        "source_checkpoint": checkpoint.name,
+        "source_sha256": sha256_file(checkpoint),
+        "sha256": sha256_file(out),
+        "bytes": out.stat().st_size,
+        "parity": report,
+    }
+    sidecar_path(out).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return meta
+
+
+def _example(cfg: LivenessConfig, batch: int) -> tuple[Any, Any, Any]:
     import torch
 
     p = cfg.preprocess
@@ -37,85 +184,141 @@ def _example(cfg: Any, batch: int) -> tuple[Any, Any, Any]:
     )
 
 
+def write_onnx(model: Any, cfg: LivenessConfig, out: Path) -> None:
+    """The legacy exporter keeps nn.LSTM as one ONNX LSTM op and writes a single file; the
+    configuration also goes inside the .onnx, so the file alone is self-describing."""
+    import onnx
+    import torch
+
+    torch.onnx.export(
+        model, _example(cfg, 2), str(out), dynamo=False, opset_version=17,
+        input_names=["video", "imu", "imu_present"], output_names=["logit"],
+        dynamic_axes={k: {0: "batch"} for k in ("video", "imu", "imu_present", "logit")},
+    )  # fmt: skip
+    m = onnx.load(str(out))
+    for k, v in (("liveness_config", json.dumps(cfg.to_dict())), ("liveness_version", __version__)):
+        entry = m.metadata_props.add()
+        entry.key, entry.value = k, v
+    onnx.save(m, str(out))
+
+
+def export_model(
+    checkpoint: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    fmt: str,
+    held_out: Batch | None = None,
+    calibration: Batch | None = None,
+) -> dict[str, Any]:
+    """Write one exported file (`fmt` in FORMATS) and its sidecar, verify it on `held_out`
+    (random tensors when None: float only) and return the sidecar's content.
+
+    INT8 needs `calibration` (real clips from the training distribution, never noise) and
+    labelled `held_out` clips. Raises ParityError when the file fails its check.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    if fmt == "int8" and calibration is None:
+        raise ValueError("INT8 export needs calibration clips from the training data (--data)")
+    ck = Path(checkpoint)
+    model, cfg = model_from_checkpoint(ck)
+    o = Path(out)
+    o.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "onnx":
+        write_onnx(model, cfg, o)
+    else:
+        from liveness.export_tflite import write_tflite
+
+        write_tflite(model, cfg, o, calibration if fmt == "int8" else None)
+    batch = held_out if held_out is not None else Batch.random(cfg)
+    ref = reference_probs(model, batch)
+    backend, _, _ = _open_unchecked(o, cfg)
+    report = parity(ref, backend_probs(backend, batch), batch, cfg.threshold)
+    report["tolerance"] = (
+        {"max_abs_delta_auc": INT8_MAX_DAUC} if fmt == "int8" else {"max_abs_dp": PARITY_TOL}
+    )
+    meta = write_sidecar(o, fmt, cfg, ck, report)
+    _check(fmt, report, o)
+    return meta
+
+
+def _open_unchecked(path: Path, cfg: LivenessConfig) -> tuple[Backend, LivenessConfig, dict]:
+    """Open a just-written file before its sidecar exists (a temporary one is written)."""
+    tmp = sidecar_path(path)
+    tmp.write_text(json.dumps({"config": cfg.to_dict(), "sha256": sha256_file(path)}))
+    return open_backend(path, threads=1)
+
+
 def export_onnx(
     checkpoint: str | os.PathLike[str],
     out: str | os.PathLike[str],
     inputs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Write `out` (.onnx) and its sidecar; verify parity on `inputs` (outputs of
-    preprocess_clip, e.g. held-out clips) or, without them, on random inputs.
+    """ONNX only, parity on `inputs` (outputs of preprocess_clip) or random tensors."""
+    batch = Batch.from_items(inputs) if inputs else None
+    return export_model(checkpoint, out, "onnx", batch)
 
-    Raises ParityError when max |Δp| > PARITY_TOL. Returns the parity report.
-    """
-    import torch
 
-    model, cfg = model_from_checkpoint(checkpoint)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    args = _example(cfg, 2)
-    # The legacy exporter keeps nn.LSTM as one ONNX LSTM op and writes a single file.
-    torch.onnx.export(
-        model, args, str(out), dynamo=False, opset_version=17,
-        input_names=["video", "imu", "imu_present"], output_names=["logit"],
-        dynamic_axes={k: {0: "batch"} for k in ("video", "imu", "imu_present", "logit")},
-    )  # fmt: skip
-    _embed_metadata(out, cfg.to_dict())
-    report = check_parity(model, out, inputs if inputs else None, cfg)
-    meta = {
-        "format": "onnx",
-        "liveness_version": __version__,
-        "config": cfg.to_dict(),
-        "threshold": cfg.threshold,
-        "source_checkpoint": Path(checkpoint).name,
-        "sha256": sha256_file(out),
-        "parity": report,
-    }
-    sidecar_path(out).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    if report["max_abs_dp"] > PARITY_TOL:
-        raise ParityError(
-            f"{out}: max |Δp| {report['max_abs_dp']:.2e} > {PARITY_TOL:g} against PyTorch"
+def export_all(
+    checkpoint: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    formats: tuple[str, ...] = FORMATS,
+    data: str | os.PathLike[str] | None = None,
+    split: str = "val",
+    clips: int = 200,
+    calib_clips: int = 64,
+) -> dict[str, dict[str, Any]]:
+    """Export `formats` into `out_dir` (model.onnx, model.tflite, model_int8.tflite), each
+    checked on `clips` held-out clips of `split` (INT8 calibrated on `calib_clips` clips of
+    the train split), and write parity_report.{json,md}. Raises ParityError after writing
+    the report if any file failed its check."""
+    _, cfg = model_from_checkpoint(checkpoint)
+    held = load_clips(data, split, cfg, clips) if data else None
+    calib = load_clips(data, "train", cfg, calib_clips, seed=1) if data else None
+    o = Path(out_dir)
+    o.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict[str, Any]] = {}
+    failures = []
+    for fmt in formats:
+        try:
+            results[fmt] = export_model(checkpoint, o / FILENAMES[fmt], fmt, held, calib)
+        except ParityError as e:
+            failures.append(str(e))
+            results[fmt] = {
+                **json.loads(sidecar_path(o / FILENAMES[fmt]).read_text()),
+                "failed": str(e),
+            }
+    (o / "parity_report.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    (o / "parity_report.md").write_text(parity_markdown(results))
+    if failures:
+        raise ParityError("; ".join(failures))
+    return results
+
+
+def parity_markdown(results: dict[str, dict[str, Any]]) -> str:
+    """One table: each exported file against the PyTorch checkpoint."""
+    lines = [
+        "# Export parity report",
+        "",
+        "| file | precision | bytes | n | inputs | max abs Δp | mean abs Δp | verdict flips "
+        "| AUC torch | AUC export | ΔAUC | ΔACER | result |",
+        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for fmt, m in results.items():
+        r = m["parity"]
+
+        def f(k: str, spec: str = ".4f", r: dict[str, Any] = r) -> str:
+            return format(r[k], spec) if k in r else "–"
+
+        lines.append(
+            f"| {FILENAMES[fmt]} | {m['precision']} | {m['bytes']:,} | {r['n']} | {r['inputs']} "
+            f"| {f('max_abs_dp', '.2e')} | {f('mean_abs_dp', '.2e')} | {r['verdict_flips']} "
+            f"| {f('auc_torch')} | {f('auc_export')} | {f('delta_auc', '+.4f')} "
+            f"| {f('delta_acer', '+.4f')} | {'FAILED' if 'failed' in m else 'pass'} |"
         )
-    return meta
-
-
-def _embed_metadata(path: Path, config: dict[str, Any]) -> None:
-    """Store the configuration inside the .onnx too, so the file alone is self-describing."""
-    import onnx
-
-    m = onnx.load(str(path))
-    for k, v in (("liveness_config", json.dumps(config)), ("liveness_version", __version__)):
-        entry = m.metadata_props.add()
-        entry.key, entry.value = k, v
-    onnx.save(m, str(path))
-
-
-def check_parity(
-    model: Any, onnx_file: Path, inputs: list[dict[str, Any]] | None, cfg: Any
-) -> dict[str, Any]:
-    """max |Δp| between the PyTorch model and the ONNX file on the same inputs."""
-    import torch
-
-    from liveness.predict import OnnxBackend
-
-    if inputs:
-        video = np.stack([x["video"] for x in inputs])
-        imu = np.stack([x["imu"] for x in inputs]).astype(np.float32)
-        present = np.array([bool(x["imu_present"]) for x in inputs])
-    else:
-        v, i, p = _example(cfg, 8)
-        video = (v.permute(0, 1, 3, 4, 2).numpy() * 255).round().astype(np.uint8)
-        imu, present = i.numpy(), p.numpy() > 0.5
-    tv = torch.from_numpy(video).permute(0, 1, 4, 2, 3).float() / 255.0
-    with torch.no_grad():
-        ref = torch.sigmoid(
-            model(tv, torch.from_numpy(imu), torch.from_numpy(present.astype(np.float32)))
-        )
-    got = OnnxBackend(onnx_file, cfg, threads=1)(video, imu, present)
-    dp = np.abs(got - ref.numpy().astype(np.float64))
-    return {
-        "n": len(video),
-        "inputs": "held-out clips" if inputs else "random tensors",
-        "max_abs_dp": float(dp.max()),
-        "mean_abs_dp": float(dp.mean()),
-        "tolerance": PARITY_TOL,
-    }
+    lines += [
+        "",
+        f"Float files must agree with PyTorch to max |Δp| ≤ {PARITY_TOL:g}; INT8 must keep "
+        f"|ΔAUC| ≤ {INT8_MAX_DAUC}. Threshold: the checkpoint's calibrated one.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -4,87 +4,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from liveness.backends import Backend, open_backend
 from liveness.clip import Clip, ClipError, read_clip
 from liveness.config import LivenessConfig
 from liveness.face import FaceCheck, FaceDetector, face_check
 from liveness.preprocess import preprocess_clip
 
-BUNDLED = Path(__file__).parent / "models" / "default.pt"
-
-
-class Backend(Protocol):
-    """Runs the network: video (B, T, S, S, 3) uint8, imu (B, T, K, 6) f32, present (B,) ->
-    probability live (B,)."""
-
-    def __call__(self, video: np.ndarray, imu: np.ndarray, present: np.ndarray) -> np.ndarray: ...
-
-
-class TorchBackend:
-    """The PyTorch model rebuilt from a checkpoint's configuration."""
-
-    def __init__(self, path: str | os.PathLike[str], threads: int = 1) -> None:
-        import torch
-
-        from liveness.checkpoint import model_from_checkpoint
-
-        if threads:
-            torch.set_num_threads(threads)
-        self.model, self.config = model_from_checkpoint(path)
-        self._torch = torch
-
-    def __call__(self, video: np.ndarray, imu: np.ndarray, present: np.ndarray) -> np.ndarray:
-        t = self._torch
-        # (B, T, S, S, 3) uint8 -> (B, T, 3, S, S) float in [0, 1], as the dataset produces.
-        v = t.from_numpy(np.ascontiguousarray(video)).permute(0, 1, 4, 2, 3).float() / 255.0
-        with t.no_grad():
-            logits = self.model(v, t.from_numpy(imu), t.from_numpy(present.astype(np.float32)))
-        return t.sigmoid(logits).numpy().astype(np.float64)
-
-
-class OnnxBackend:
-    """An exported .onnx file run by ONNX Runtime (no PyTorch needed)."""
-
-    def __init__(
-        self, path: str | os.PathLike[str], config: LivenessConfig, threads: int = 1
-    ) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, threads)
-        opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        self.config = config
-
-    def __call__(self, video: np.ndarray, imu: np.ndarray, present: np.ndarray) -> np.ndarray:
-        # Same tensor layout as the PyTorch path: (B, T, 3, S, S) float in [0, 1].
-        v = np.ascontiguousarray(video.transpose(0, 1, 4, 2, 3), dtype=np.float32) / 255.0
-        feeds = {
-            "video": v,
-            "imu": np.ascontiguousarray(imu, dtype=np.float32),
-            "imu_present": present.astype(np.float32),
-        }
-        logit = self.session.run(None, feeds)[0].astype(np.float64)
-        return 1.0 / (1.0 + np.exp(-logit))
-
-
-def _exported_config(path: Path) -> LivenessConfig:
-    """The configuration an exported file carries in its sidecar (model.onnx.json)."""
-    import json
-
-    side = path.with_name(path.name + ".json")
-    if not side.is_file():
-        raise ValueError(f"{path}: missing {side.name} (configuration written by liveness export)")
-    try:
-        meta = json.loads(side.read_text())
-        return LivenessConfig.from_dict(meta["config"])
-    except (ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{side}: not a valid export sidecar ({e})") from e
+MODELS = Path(__file__).parent / "models"
+# The served default: the bundled model exported to float32 TFLite (LiteRT, no PyTorch, the
+# fastest runtime measured here; docs/PERFORMANCE.md). default.pt is the same network's
+# checkpoint, the source of every export.
+BUNDLED = MODELS / "default.tflite"
+BUNDLED_CHECKPOINT = MODELS / "default.pt"
 
 
 @dataclass
@@ -99,6 +36,7 @@ class Predictor:
     config: LivenessConfig
     source: str
     face: FaceDetector | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # the export sidecar (sha256, version…)
 
     def check_face(self, clip: Clip) -> FaceCheck | None:
         return None if self.face is None else face_check(clip.frames, self.face)
@@ -132,19 +70,15 @@ class Predictor:
 def load_predictor(
     path: str | os.PathLike[str] | None = None, threads: int = 1, check_face: bool = True
 ) -> Predictor:
-    """Load a model file once; the backend is picked from the file: .pt (PyTorch checkpoint)
-    or .onnx (ONNX Runtime, configuration from its sidecar)."""
+    """Load a model file once; the runtime is picked from the file (.pt PyTorch, .onnx ONNX
+    Runtime, .tflite LiteRT) and everything else comes from the configuration it carries.
+    Without a path: the bundled default model."""
     p = Path(path) if path is not None else BUNDLED
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such model file")
+    backend, cfg, meta = open_backend(p, threads)
     face = FaceDetector(threads=threads) if check_face else None
-    if p.suffix in (".pt", ".pth"):
-        b = TorchBackend(p, threads)
-        return Predictor(b, b.config, str(p), face)
-    if p.suffix == ".onnx":
-        cfg = _exported_config(p)
-        return Predictor(OnnxBackend(p, cfg, threads), cfg, str(p), face)
-    raise ValueError(f"{p}: unknown model type {p.suffix!r} (expected .pt or .onnx)")
+    return Predictor(backend, cfg, str(p), face, meta)
 
 
 def predict_paths(
