@@ -4,12 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DATA ?= data/demo
 
-.PHONY: run test setup setup-dev lint typecheck pytest default-model clean
+.PHONY: run demo-data sysdeps test setup setup-dev lint typecheck pytest default-model clean
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e '.[serve]'
 	touch $@
 
 $(VENV)/.dev: pyproject.toml $(VENV)/.core
@@ -19,8 +19,16 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.core
 setup: $(VENV)/.core
 setup-dev: $(VENV)/.dev
 
-# The main job (until the web service lands): a small dataset and its contact sheets.
+# The main job: the web service and its capture page with the bundled model, under gunicorn.
+# HOST=0.0.0.0 TLS=--tls-self-signed make run  serves it to a phone on the LAN (docs/SERVICE.md).
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TLS ?=
 run: setup
+	$(VENV)/bin/liveness serve --host $(HOST) --port $(PORT) --workers 2 $(TLS)
+
+# A small synthetic dataset and its contact sheets.
+demo-data: setup
 	$(VENV)/bin/liveness synth --out $(DATA) --clips 60 --seed 0 --workers 2 --preview
 
 lint: setup-dev
@@ -30,7 +38,18 @@ lint: setup-dev
 typecheck: setup-dev
 	$(VENV)/bin/mypy
 
-pytest: setup-dev
+# System packages the tests need: Chromium (browser tests, driven by Playwright; never
+# `playwright install`), redis-server (Redis session store), openssl (self-signed TLS).
+SYSDEPS := chromium redis-server openssl
+sysdeps:
+	@missing=""; for c in $(SYSDEPS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install$$missing"; sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+pytest: setup-dev sysdeps
 	$(VENV)/bin/pytest -q
 
 test: lint typecheck pytest
@@ -44,6 +63,11 @@ default-model: setup-dev
 	$(VENV)/bin/liveness train --data $(MODEL_DATA) --out $(MODEL_RUN) --epochs 12 --frames 12 --image-size 96 --threads 2
 	$(VENV)/bin/liveness evaluate --checkpoint $(MODEL_RUN)/best.pt --data $(MODEL_DATA) --out $(MODEL_RUN)/report
 	$(PY) -c "from liveness.checkpoint import slim_checkpoint as s; s('$(MODEL_RUN)/best.pt', 'src/liveness/models/default.pt')"
+	$(VENV)/bin/liveness export --checkpoint src/liveness/models/default.pt --out $(MODEL_RUN)/export --data $(MODEL_DATA) --clips 300 --formats tflite,int8
+	cp $(MODEL_RUN)/export/model.tflite src/liveness/models/default.tflite
+	cp $(MODEL_RUN)/export/model.tflite.json src/liveness/models/default.tflite.json
+	cp $(MODEL_RUN)/export/model_int8.tflite src/liveness/models/default_int8.tflite
+	cp $(MODEL_RUN)/export/model_int8.tflite.json src/liveness/models/default_int8.tflite.json
 
 clean:
 	rm -rf $(VENV) data runs .pytest_cache .mypy_cache .ruff_cache

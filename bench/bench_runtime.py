@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -96,7 +95,9 @@ def worker(path: str, threads: int, repeats: int) -> dict[str, Any]:
     for _ in range(n8):
         backend(*eight)
     thr = 8 * n8 / (time.perf_counter() - t)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
+    # VmHWM: this process's own peak (ru_maxrss would carry the parent's peak across exec).
+    status = Path("/proc/self/status").read_text().splitlines()
+    rss = next(int(x.split()[1]) for x in status if x.startswith("VmHWM:")) / 1024
     q = statistics.quantiles(lat, n=10)
     return {"p50": statistics.median(lat), "p90": q[8], "thr8": thr, "rss_mib": rss}
 

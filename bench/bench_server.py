@@ -1,0 +1,229 @@
+"""End-to-end check latency over HTTP vs the model alone, throughput, RSS per worker.
+
+Usage: python bench/bench_server.py [--clips 6] [--requests 40] [--seconds 15] [--workers 2]
+Starts `liveness serve --workers N` on a free loopback port (rate limit off), sends rendered
+320x240 captures (what the page sends) and writes docs/PERFORMANCE_SERVER.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from liveness.clip import Clip
+from liveness.config import SynthConfig
+from liveness.predict import load_predictor
+from liveness.preprocess import preprocess_clip
+from liveness.synth.sequence import render_sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def jpeg(frame: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(frame).save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
+
+
+def form(frames: list[bytes], clip: Clip) -> tuple[bytes, str]:
+    b = "bench-boundary"
+    out = io.BytesIO()
+    for i, data in enumerate(frames):
+        out.write(f'--{b}\r\nContent-Disposition: form-data; name="frames"; filename="{i}.jpg"'
+                  "\r\nContent-Type: image/jpeg\r\n\r\n".encode() + data + b"\r\n")  # fmt: skip
+    fields = {"frames_t_ms": json.dumps(clip.frame_t_ms.tolist())}
+    if clip.imu is not None:
+        fields["imu"] = json.dumps(clip.imu.tolist())
+    for k, v in fields.items():
+        out.write(f'--{b}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
+    out.write(f"--{b}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={b}"
+
+
+def post(url: str, body: bytes, ctype: str) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body, method="POST")
+    req.add_header("Content-Type", ctype)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def one_check(base: str, body: bytes, ctype: str) -> float:
+    status, raw = post(base + "/api/v1/sessions", b"{}", "application/json")
+    assert status == 201, raw
+    sid = json.loads(raw)["session_id"]
+    t0 = time.perf_counter()
+    status, raw = post(f"{base}/api/v1/sessions/{sid}/check", body, ctype)
+    dt = time.perf_counter() - t0
+    assert status == 200, raw
+    return dt
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(x) for x in (task / "children").read_text().split()]
+    return out
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.array(xs), q))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--clips", type=int, default=6)
+    ap.add_argument("--requests", type=int, default=40)
+    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--out", default=str(ROOT / "docs" / "PERFORMANCE_SERVER.md"))
+    args = ap.parse_args()
+    cfg = SynthConfig(width=240, height=320)
+    clips, uploads, encoded = [], [], []
+    for s in range(args.clips):
+        r = render_sequence(["left"], 500 + s, cfg=cfg)
+        enc = [jpeg(f) for f in r.frames]
+        dec = np.stack([np.asarray(Image.open(io.BytesIO(d)).convert("RGB")) for d in enc])
+        clip = Clip(dec, r.frame_t_ms, r.imu)
+        clips.append(clip)
+        uploads.append(form(enc, clip))
+        encoded.append(enc)
+    kb = statistics.mean(len(b) for b, _ in uploads) / 1024
+    # The model's own time for the same clip, as `liveness predict` spends it on a clip in the
+    # contract's format (one thread, as each worker): decode the JPEG frames, face check,
+    # preprocess, network. The network alone is reported too.
+    pred = load_predictor(args.model, threads=1)
+    model_t, net_t = [], []
+    for i in range(args.requests):
+        enc, c = encoded[i % len(clips)], clips[i % len(clips)]
+        t0 = time.perf_counter()
+        frames = np.stack([np.asarray(Image.open(io.BytesIO(d), formats=["JPEG"])) for d in enc])
+        pred.check_face(Clip(frames, c.frame_t_ms, c.imu))
+        item = preprocess_clip(Clip(frames, c.frame_t_ms, c.imu), pred.config.preprocess)
+        t1 = time.perf_counter()
+        pred.predict_inputs([item])
+        t2 = time.perf_counter()
+        model_t.append(t2 - t0)
+        net_t.append(t2 - t1)
+    port = _free_port()
+    db = Path(tempfile.mkdtemp()) / "sessions.sqlite3"
+    cmd = [sys.executable, "-m", "liveness.cli", "serve", "--port", str(port),
+           "--workers", str(args.workers), "--rate-limit", "0", "--challenges", "left",
+           "--sessions", f"sqlite:///{db}"]  # fmt: skip
+    cmd += ["--model", args.model] if args.model else []
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base)
+        for i in range(4):  # warm both workers
+            one_check(base, *uploads[i % len(uploads)])
+        http_t = [one_check(base, *uploads[i % len(uploads)]) for i in range(args.requests)]
+        done: list[float] = []
+        stop = time.monotonic() + args.seconds
+
+        def client(k: int) -> None:
+            i = k
+            while time.monotonic() < stop:
+                done.append(one_check(base, *uploads[i % len(uploads)]))
+                i += 1
+
+        t0 = time.monotonic()
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(args.concurrency)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rate = len(done) / (time.monotonic() - t0)
+        rss = [rss_mb(p) for p in children(proc.pid)]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    m50, m95 = 1000 * pct(model_t, 50), 1000 * pct(model_t, 95)
+    h50, h95 = 1000 * pct(http_t, 50), 1000 * pct(http_t, 95)
+    rows = [
+        ("network alone, p50 / p95 ms",
+         f"{1000 * pct(net_t, 50):.1f} / {1000 * pct(net_t, 95):.1f}", ""),
+        ("model path (decode + face + preprocess + net), p50 / p95 ms",
+         f"{m50:.1f} / {m95:.1f}", ""),
+        ("check over HTTP, p50 / p95 ms", f"{h50:.1f} / {h95:.1f}", ""),
+        ("HTTP overhead at p50 (% of model time)", f"{100 * (h50 - m50) / m50:.0f} %", "≤ 25 %"),
+        (f"checks/s, {args.concurrency} clients, {args.workers} workers", f"{rate:.1f}", "≥ 40"),
+        ("RSS per worker, MB", ", ".join(f"{x:.0f}" for x in rss), "≤ 300"),
+        ("concurrent check latency p50 / p95 ms",
+         f"{1000 * pct(done, 50):.0f} / {1000 * pct(done, 95):.0f}", ""),
+    ]  # fmt: skip
+    table = "| measure | value | target |\n|---|---|---|\n" + "".join(
+        f"| {a} | {b} | {c} |\n" for a, b, c in rows
+    )
+    print(table)
+    command = "python bench/bench_server.py " + " ".join(sys.argv[1:])
+    text = (
+        "# Server performance\n\n"
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
+        f"({platform.processor() or platform.machine()}, {_cpus()} CPUs), "
+        f"Python {platform.python_version()}, model `{Path(pred.source).name}` "
+        f"({type(pred.backend).__name__}).\n\n"
+        f"Command: `{command.strip()}`\n\n"
+        f"Uploads: {args.clips} rendered 240x320 captures, ~{len(clips[0].frame_t_ms)} JPEG "
+        f"frames + IMU each, {kb:.0f} KiB per check on average. One check = session POST + "
+        "check POST; latencies are of the check POST only, client and server on one machine "
+        "(they compete for the same cores).\n\n" + table
+    )
+    Path(args.out).write_text(text)
+    print(f"wrote {args.out}")
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(base: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("server not ready")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""create_app: the Flask application (API v1, health/metrics, capture page) around a predictor."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from liveness.predict import Predictor
+from liveness.server.audit import Auditor
+from liveness.server.errors import HTTP_CODES, ApiError
+from liveness.server.integrity import model_info
+from liveness.server.metrics import Metrics
+from liveness.server.sessions import SessionStore, open_store
+from liveness.server.settings import ServerSettings
+from liveness.server.state import AppState
+
+log = logging.getLogger("liveness.server")
+
+
+def set_predictor(app: Flask, predictor: Predictor, sha256: str | None = None) -> None:
+    """Attach a loaded predictor (readyz turns 200); sha256 of its file if already verified."""
+    st: AppState = app.extensions["liveness"]
+    st.model = model_info(predictor, sha256)
+    st.predictor = predictor
+
+
+def create_app(
+    settings: ServerSettings,
+    predictor: Predictor | None = None,
+    store: SessionStore | None = None,
+    clock: Callable[[], float] = time.time,
+    model_sha256: str | None = None,
+    metrics_dir: Path | None = None,
+) -> Flask:
+    """The service. `predictor` is loaded once by the caller (None: readyz 503 until
+    set_predictor); `store` defaults to open_store(settings.sessions_url)."""
+    from liveness.server import api, health, page  # blueprints
+
+    app = Flask("liveness.server")
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        MAX_FORM_MEMORY_SIZE=settings.max_json_field_bytes,
+        MAX_FORM_PARTS=2 * settings.max_frames + 16,  # beyond max_frames: a clear 413 of ours
+        JSON_SORT_KEYS=False,
+    )
+    auditor = None
+    if settings.audit_dir is not None:
+        auditor = Auditor(settings.audit_dir, settings.audit_days)
+        auditor.purge(clock())
+    app.extensions["liveness"] = AppState(
+        settings=settings,
+        store=store if store is not None else open_store(settings.sessions_url),
+        clock=clock,
+        metrics=Metrics(metrics_dir),
+        auditor=auditor,
+    )
+    if predictor is not None:
+        set_predictor(app, predictor, model_sha256)
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
+
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(health.bp)
+    app.register_blueprint(page.bp)
+    _register_errors(app)
+
+    @app.after_request
+    def _after(resp: Response) -> Response:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.path.startswith("/api/"):
+            resp.headers.setdefault("Cache-Control", "no-store")
+        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        st: AppState = app.extensions["liveness"]
+        st.metrics.inc(
+            "liveness_http_requests_total",
+            {"endpoint": endpoint, "method": request.method, "status": str(resp.status_code)},
+        )
+        return resp
+
+    return app
+
+
+def error_response(err: ApiError) -> tuple[Response, int, dict[str, str]]:
+    return jsonify(err.body()), err.status, err.headers
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api(err: ApiError) -> Any:
+        return error_response(err)
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException) -> Any:
+        status = err.code or 500
+        code = HTTP_CODES.get(status, "http_error")
+        message = err.description or err.name
+        if status == 413:
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            message = f"request too large (limit {limit} bytes for the body, form fields smaller)"
+        headers = dict(err.get_headers())
+        headers.pop("Content-Type", None)
+        return jsonify({"error": {"code": code, "message": message}}), status, headers
+
+    @app.errorhandler(Exception)
+    def _any(err: Exception) -> Any:
+        # Logged with its traceback here; the client only learns that it was our fault.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        body = {"error": {"code": "internal_error", "message": "internal server error"}}
+        return jsonify(body), 500

@@ -1,0 +1,179 @@
+"""Strict parsing of a check upload (multipart) into a validated Clip, limits checked first."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from werkzeug.datastructures import FileStorage
+
+from liveness.clip import Clip, ClipError, validate_clip
+from liveness.server.errors import ApiError
+from liveness.server.settings import ServerSettings
+
+FORMATS = {"image/jpeg": ("JPEG", b"\xff\xd8\xff"), "image/png": ("PNG", b"\x89PNG\r\n\x1a\n")}
+FILE_FIELDS = {"frames"}
+TEXT_FIELDS = {"frames_t_ms", "imu"}
+
+
+def _json_field(name: str, text: str) -> Any:
+    """JSON text -> value; NaN/Infinity tokens are kept (validate_clip names them), else 400."""
+    try:
+        return json.loads(text, parse_constant=lambda c: float(c.replace("Infinity", "inf")))
+    except (ValueError, RecursionError) as e:
+        raise ApiError(400, "bad_json", f"{name}: not valid JSON ({e})") from None
+
+
+def _number(v: Any) -> float:
+    """A JSON number (null -> NaN, as JSON.stringify writes NaN); anything else is malformed."""
+    if v is None:
+        return math.nan
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise TypeError(type(v).__name__)
+    return float(v)
+
+
+def parse_times(text: str | None, n_frames: int) -> np.ndarray:
+    if text is None:
+        raise ApiError(400, "missing_field", "frames_t_ms: missing (JSON array of numbers, ms)")
+    value = _json_field("frames_t_ms", text)
+    if not isinstance(value, list):
+        raise ApiError(400, "bad_field", "frames_t_ms: expected a JSON array of numbers")
+    try:
+        t = np.array([_number(v) for v in value], dtype=np.float64)
+    except TypeError as e:
+        raise ApiError(400, "bad_field", f"frames_t_ms: an entry is {e}, not a number") from None
+    if len(t) != n_frames:
+        raise ApiError(400, "bad_field", f"frames_t_ms: {len(t)} timestamps for {n_frames} frames")
+    return t
+
+
+def parse_imu(text: str | None, max_samples: int) -> np.ndarray | None:
+    """Absent, empty or "[]" -> None (no sensors); else (N, 7) float64 rows."""
+    if text is None or not text.strip():
+        return None
+    value = _json_field("imu", text)
+    if not isinstance(value, list):
+        raise ApiError(400, "bad_field", "imu: expected a JSON array of [t_ms, ax..gz] rows")
+    if not value:
+        return None
+    if len(value) > max_samples:
+        raise ApiError(413, "too_many_imu_samples", f"imu: {len(value)} rows > {max_samples}")
+    out = np.empty((len(value), 7), dtype=np.float64)
+    for r, row in enumerate(value):
+        if not isinstance(row, list) or len(row) != 7:
+            raise ApiError(
+                400, "bad_field", f"imu: row {r + 1}: expected [t_ms, ax, ay, az, gx, gy, gz]"
+            )
+        try:
+            out[r] = [_number(v) for v in row]
+        except TypeError as e:
+            raise ApiError(400, "bad_field", f"imu: row {r + 1}: a value is {e}") from None
+    return out
+
+
+def part_type(k: int, part: FileStorage) -> str:
+    """The declared type of frame part k, which must be image/jpeg or image/png (else 415)."""
+    mimetype = (part.mimetype or "").lower()
+    if mimetype not in FORMATS:
+        raise ApiError(
+            415, "unsupported_media_type",
+            f"frame {k}: content type {mimetype or 'missing'!r}; use image/jpeg or image/png",
+        )  # fmt: skip
+    return mimetype
+
+
+def _open(k: int, part: FileStorage, max_pixels: int) -> tuple[bytes, str, tuple[int, int]]:
+    """Check one frame part's declared type, magic bytes and header size; nothing decoded."""
+    mimetype = part_type(k, part)
+    fmt, magic = FORMATS[mimetype]
+    data = part.read()
+    if not data.startswith(magic):
+        raise ApiError(400, "bad_frame", f"frame {k}: declared {mimetype} but is not a {fmt} file")
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt]) as im:
+            size = im.size  # from the header only
+    except Image.DecompressionBombError:
+        raise ApiError(413, "frame_too_large", f"frame {k}: too many pixels") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ApiError(400, "bad_frame", f"frame {k}: unreadable {fmt} header ({e})") from None
+    if size[0] * size[1] > max_pixels:
+        raise ApiError(
+            413, "frame_too_large",
+            f"frame {k}: {size[0]}x{size[1]} exceeds {max_pixels} pixels",
+        )  # fmt: skip
+    return data, fmt, size
+
+
+def decode_frames(parts: list[FileStorage], max_pixels: int) -> np.ndarray:
+    """All frames as (T, H, W, 3) uint8 RGB; every header is checked before any decoding."""
+    heads = [_open(k, p, max_pixels) for k, p in enumerate(parts)]
+    w, h = heads[0][2]
+    for k, (_, _, size) in enumerate(heads):
+        if size != (w, h):
+            raise ApiError(
+                422, "frame_size_mismatch",
+                f"frame {k}: {size[0]}x{size[1]} differs from frame 0 ({w}x{h})",
+            )  # fmt: skip
+    out = np.empty((len(heads), h, w, 3), dtype=np.uint8)
+    for k, (data, fmt, _) in enumerate(heads):
+        try:
+            with Image.open(io.BytesIO(data), formats=[fmt]) as im:
+                out[k] = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+            raise ApiError(400, "bad_frame", f"frame {k}: corrupt {fmt} data ({e})") from None
+    return out
+
+
+_CODE_BY_FILE = (("imu.csv", "imu_unusable"), ("frames.csv", "bad_timestamps"))
+
+
+def clip_error(e: ClipError) -> ApiError:
+    """A ClipError from validate_clip -> 422 with a code naming what is unusable."""
+    msg = str(e)
+    code = next((c for f, c in _CODE_BY_FILE if f in msg), "invalid_clip")
+    if re.search(r"frames\.csv: \d+ frames, need", msg):
+        code = "too_few_frames"
+    return ApiError(422, code, msg.replace("upload/", ""))
+
+
+def parse_check(mimetype: str, files: Any, form: Any, settings: ServerSettings) -> Clip:
+    """Multipart form of a check -> a Clip that passed liveness.clip.validate_clip."""
+    if mimetype != "multipart/form-data":
+        raise ApiError(
+            415, "unsupported_media_type",
+            f"expected multipart/form-data, got {mimetype or 'no content type'!r}",
+        )  # fmt: skip
+    unknown = sorted((set(files) - FILE_FIELDS) | (set(form) - TEXT_FIELDS))
+    if unknown:
+        raise ApiError(
+            400, "unknown_field",
+            f"unknown field(s) {', '.join(unknown)}; expected frames, frames_t_ms, imu",
+        )  # fmt: skip
+    for name in TEXT_FIELDS:
+        if len(form.getlist(name)) > 1:
+            raise ApiError(400, "bad_field", f"{name}: sent more than once")
+    parts: list[FileStorage] = files.getlist("frames")
+    n = len(parts)
+    if n == 0:
+        raise ApiError(400, "missing_field", "frames: no frame parts (image/jpeg or image/png)")
+    if n > settings.max_frames:
+        raise ApiError(413, "too_many_frames", f"{n} frames > {settings.max_frames}")
+    if n < settings.min_frames:
+        raise ApiError(422, "too_few_frames", f"{n} frames, need at least {settings.min_frames}")
+    for k, part in enumerate(parts):
+        part_type(k, part)  # cheap checks first: 415 before parsing anything
+    t = parse_times(form.get("frames_t_ms"), n)
+    imu = parse_imu(form.get("imu"), settings.imu_max_samples)
+    frames = decode_frames(parts, settings.max_frame_pixels)
+    clip = Clip(frames=frames, frame_t_ms=t, imu=imu)
+    try:
+        validate_clip(clip, source="upload")
+    except ClipError as e:
+        raise clip_error(e) from None
+    return clip

@@ -1,0 +1,34 @@
+"""Per-app state shared by the blueprints: settings, predictor, session store, clock, metrics."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+
+from liveness.predict import Predictor
+from liveness.server.audit import Auditor
+from liveness.server.metrics import Metrics
+from liveness.server.sessions import SessionStore
+from liveness.server.settings import ServerSettings
+
+
+@dataclass
+class AppState:
+    settings: ServerSettings
+    store: SessionStore
+    clock: Callable[[], float]
+    metrics: Metrics
+    predictor: Predictor | None = None
+    model: dict[str, Any] = field(default_factory=dict)
+    auditor: Auditor | None = None
+    # The face detector (one LiteRT interpreter) is not thread-safe: model calls take turns.
+    model_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def state() -> AppState:
+    st: AppState = current_app.extensions["liveness"]
+    return st
