@@ -69,7 +69,7 @@ def test_int8_is_really_int8_and_close(exported: Path) -> None:
     int8_weights = [t for t in it.get_tensor_details() if t["dtype"] == np.int8]
     assert len(int8_weights) > 20  # the CNN's convolutions hold int8 weights, not FP16
     f32 = (exported / "model.tflite").stat().st_size
-    assert (exported / "model_int8.tflite").stat().st_size < 0.8 * f32
+    assert (exported / "model_int8.tflite").stat().st_size < 0.9 * f32
     par = json.loads((exported / "model_int8.tflite.json").read_text())["parity"]
     assert abs(par["delta_auc"]) <= ex.INT8_MAX_DAUC and par["max_abs_dp"] < 0.1
 

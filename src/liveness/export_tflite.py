@@ -5,9 +5,12 @@ The .tflite takes one clip channels-last, video (1, T, S, S, 3) float in [0, 1],
 fixed clip length into plain ops.
 
 INT8: static quantization (int8 weights per channel, int8 activations per tensor, calibrated
-on real clips) of the per-frame CNN only, where nearly all the multiply-adds and weights
-are. The IMU branch, the fusion and the unrolled LSTM stay float: quantizing the recurrent
-part broke the outputs in scouting (|Δp| ≈ 0.5), and it is a small share of the work.
+on real clips) of the per-frame CNN's convolutions and residual adds, where nearly all the
+multiply-adds and weights are. The IMU branch, the fusion and the unrolled LSTM stay float:
+quantizing the recurrent part broke the outputs in scouting (|Δp| ≈ 0.5). Activations and
+attention gates (hard-swish, SE/CBAM pooling, sigmoid, multiply) stay float too: LiteRT's
+XNNPACK delegate does not take int8 HARD_SWISH (and some int8 reductions), so quantizing
+them split the graph into 20 delegate partitions and ran 2× slower (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 
 # Tensor names carry the PyTorch module path; this selects every op of the backbone.
 INT8_SCOPE = r".*MobileNetV3Small_backbone.*"
+INT8_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "ADD")
 CALIBRATION_CLIPS = 64
 
 
@@ -53,12 +57,12 @@ def _feeds(batch: Batch, i: int) -> dict[str, np.ndarray]:
     }
 
 
-def int8_recipe(scope: str = INT8_SCOPE) -> list[dict[str, Any]]:
-    """ai-edge-quantizer recipe: static w8/a8 on the ops whose names match `scope`."""
+def int8_recipe(scope: str = INT8_SCOPE, ops: tuple[str, ...] = INT8_OPS) -> list[dict[str, Any]]:
+    """ai-edge-quantizer recipe: static w8/a8 on the `ops` whose names match `scope`."""
     return [
         {
             "regex": scope,
-            "operation": "*",
+            "operation": op,
             "algorithm_key": "min_max_uniform_quantize",
             "op_config": {
                 "activation_tensor_config": {
@@ -73,6 +77,7 @@ def int8_recipe(scope: str = INT8_SCOPE) -> list[dict[str, Any]]:
                 "min_weight_elements": 0,
             },
         }
+        for op in ops
     ]  # fmt: skip
 
 

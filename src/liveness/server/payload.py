@@ -13,10 +13,14 @@ from PIL import Image
 from werkzeug.datastructures import FileStorage
 
 from liveness.clip import Clip, ClipError, validate_clip
+from liveness.config import GRAVITY
 from liveness.server.errors import ApiError
 from liveness.server.settings import ServerSettings
 
 FORMATS = {"image/jpeg": ("JPEG", b"\xff\xd8\xff"), "image/png": ("PNG", b"\x89PNG\r\n\x1a\n")}
+# Mean |accelerometer| over a capture (gravity included, CONTRACT.md) must be about 1 g: this
+# catches values sent in g (1000x too small would read ~0.01) that the per-sample range allows.
+GRAVITY_MEAN_RANGE = (0.5 * GRAVITY, 2.0 * GRAVITY)
 FILE_FIELDS = {"frames"}
 TEXT_FIELDS = {"frames_t_ms", "imu"}
 
@@ -149,11 +153,15 @@ def parse_check(mimetype: str, files: Any, form: Any, settings: ServerSettings) 
             415, "unsupported_media_type",
             f"expected multipart/form-data, got {mimetype or 'no content type'!r}",
         )  # fmt: skip
-    unknown = sorted((set(files) - FILE_FIELDS) | (set(form) - TEXT_FIELDS))
+    # A part whose name Werkzeug cannot decode arrives under the key None: name it "".
+    file_names = {k if isinstance(k, str) else "" for k in files}
+    text_names = {k if isinstance(k, str) else "" for k in form}
+    unknown = sorted((file_names - FILE_FIELDS) | (text_names - TEXT_FIELDS))
     if unknown:
         raise ApiError(
             400, "unknown_field",
-            f"unknown field(s) {', '.join(unknown)}; expected frames, frames_t_ms, imu",
+            f"unknown field(s) {', '.join(repr(u[:40]) for u in unknown[:5])}; "
+            "expected frames, frames_t_ms, imu",
         )  # fmt: skip
     for name in TEXT_FIELDS:
         if len(form.getlist(name)) > 1:
@@ -176,4 +184,18 @@ def parse_check(mimetype: str, files: Any, form: Any, settings: ServerSettings) 
         validate_clip(clip, source="upload")
     except ClipError as e:
         raise clip_error(e) from None
+    if imu is not None:
+        check_gravity(imu)
     return clip
+
+
+def check_gravity(imu: np.ndarray) -> None:
+    """422 unless the accelerometer reads about 1 g on average (m/s², gravity included)."""
+    mean = float(np.mean(np.linalg.norm(imu[:, 1:4], axis=1)))
+    lo, hi = GRAVITY_MEAN_RANGE
+    if not lo <= mean <= hi:
+        raise ApiError(
+            422, "imu_unusable",
+            f"imu: accelerometer magnitude averages {mean:.3g} m/s², expected about {GRAVITY:.2f} "
+            "(acceleration including gravity, in m/s², not g)",
+        )  # fmt: skip
