@@ -152,3 +152,34 @@ def test_bundled_tflite_computes_what_the_checkpoint_computes(tmp_path: Path) ->
     b = list(predict_paths(load_predictor(BUNDLED_CHECKPOINT, check_face=False), clips))
     for x, y in zip(a, b, strict=True):
         assert abs(x["score"] - y["score"]) <= 1e-5 and x["live"] == y["live"]
+
+
+def test_serving_needs_no_pytorch(tmp_path: Path) -> None:
+    """The bundled model, the face check and the service run with torch made unimportable."""
+    import subprocess
+    import sys
+
+    from liveness.config import SynthConfig
+    from liveness.synth.generate import generate_dataset
+
+    generate_dataset(tmp_path / "ds", 1, seed=3, cfg=SynthConfig(), progress=False)
+    (clip,) = (tmp_path / "ds" / "clips").iterdir()
+    code = f"""
+import sys
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is blocked in this test")
+sys.meta_path.insert(0, NoTorch())
+from liveness.predict import load_predictor, predict_paths
+from liveness.server import ServerSettings, create_app
+p = load_predictor()
+(r,) = predict_paths(p, [{str(clip)!r}])
+app = create_app(ServerSettings(sessions_url="sqlite:///{tmp_path}/s.db"), p)
+assert app.test_client().get("/readyz").status_code == 200
+assert "torch" not in sys.modules and ("score" in r or r.get("rejected") == "no_face"), r
+print("ok", p.backend.name)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("ok tflite")
