@@ -94,6 +94,18 @@ def error_response(err: ApiError) -> tuple[Response, int, dict[str, str]]:
     return jsonify(err.body()), err.status, err.headers
 
 
+def _too_large_message(app: Flask) -> str:
+    """Which limit a 413 from Werkzeug hit: the whole body, or a form field / the part count."""
+    body_limit = app.config["MAX_CONTENT_LENGTH"]
+    length = request.content_length
+    if length is None or length > body_limit:
+        return f"request body too large (limit {body_limit} bytes)"
+    return (
+        f"a text field (frames_t_ms, imu) exceeds {app.config['MAX_FORM_MEMORY_SIZE']} bytes, or "
+        f"the form has more than {app.config['MAX_FORM_PARTS']} parts"
+    )
+
+
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api(err: ApiError) -> Any:
@@ -105,8 +117,7 @@ def _register_errors(app: Flask) -> None:
         code = HTTP_CODES.get(status, "http_error")
         message = err.description or err.name
         if status == 413:
-            limit = app.config["MAX_CONTENT_LENGTH"]
-            message = f"request too large (limit {limit} bytes for the body, form fields smaller)"
+            message = _too_large_message(app)
         headers = dict(err.get_headers())
         headers.pop("Content-Type", None)
         return jsonify({"error": {"code": code, "message": message}}), status, headers

@@ -106,6 +106,11 @@ def run_server(settings: ServerSettings, opts: ServeOptions) -> int:
     from liveness.server.sessions import open_store
 
     open_store(settings.sessions_url).close()  # fail fast (bad URL, unreachable Redis)
+    # Fail fast on a tampered or corrupted model too (each worker checks it again at load).
+    from liveness.predict import BUNDLED
+    from liveness.server.integrity import verify_model_file
+
+    verify_model_file(opts.model if opts.model is not None else BUNDLED)
     cert, key = opts.tls_cert, opts.tls_key
     if opts.tls_self_signed:
         lan = lan_address()
