@@ -17,6 +17,7 @@ from liveness.synth.trajectory import (
     SensorModel,
     imu_from_pose,
     min_jerk,
+    orbit_and_tilt,
     sample_times,
 )
 
@@ -56,13 +57,7 @@ def move_for(direction: str, amp_rad: float, arc_share: float, t0: float, t1: fl
     the vertical (device +y), "up" about the device +x axis."""
     if direction not in DIRECTIONS:
         raise ValueError(f"unknown direction {direction!r}")
-    sign = 1.0 if direction in ("left", "up") else -1.0
-    if direction in ("left", "right"):
-        orbit = np.array([0.0, 0.0, sign * amp_rad * arc_share])
-        tilt = np.array([0.0, sign * amp_rad * (1 - arc_share) * 0.5, 0.0])
-    else:
-        orbit = np.array([0.0, -sign * amp_rad * arc_share, 0.0])
-        tilt = np.array([sign * amp_rad * (1 - arc_share) * 0.5, 0.0, 0.0])
+    orbit, tilt = orbit_and_tilt(direction, amp_rad, arc_share)
     return Move(orbit, tilt, t0, t1)
 
 

@@ -94,6 +94,21 @@ class RigidPath:
         return r @ self.r_offset, p + np.einsum("nij,j->ni", r, self.p_offset)
 
 
+def orbit_and_tilt(direction: str, amp: float, arc_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """A move that turns the view `amp` rad toward `direction` (left/right/up/down): a share
+    `arc_share` as an arc about the face, the rest as tilting the phone in place. Returns the
+    orbit (world rotation vector about the face) and the tilt (device rotation vector)."""
+    sign = 1.0 if direction in ("left", "up") else -1.0
+    if direction in ("left", "right"):
+        # Arc about the world vertical through the face; tilt about the device y axis.
+        orbit = np.array([0.0, 0.0, sign * amp * arc_share])
+        tilt = np.array([0.0, sign * amp * (1 - arc_share) * 0.5, 0.0])
+    else:
+        orbit = np.array([0.0, -sign * amp * arc_share, 0.0])
+        tilt = np.array([sign * amp * (1 - arc_share) * 0.5, 0.0, 0.0])
+    return orbit, tilt
+
+
 def sample_device_path(
     rng: np.random.Generator,
     target: np.ndarray,
@@ -110,14 +125,7 @@ def sample_device_path(
     )
     amp = np.radians(amplitude_deg)
     arc_share = rng.uniform(0.4, 1.0)  # the rest is tilting the phone in place
-    sign = 1.0 if challenge in ("left", "up") else -1.0
-    if challenge in ("left", "right"):
-        # Arc about the world vertical through the face; tilt about the device y axis.
-        orbit = np.array([0.0, 0.0, sign * amp * arc_share])
-        tilt = np.array([0.0, sign * amp * (1 - arc_share) * 0.5, 0.0])
-    else:
-        orbit = np.array([0.0, -sign * amp * arc_share, 0.0])
-        tilt = np.array([sign * amp * (1 - arc_share) * 0.5, 0.0, 0.0])
+    orbit, tilt = orbit_and_tilt(challenge, amp, arc_share)
     t0 = rng.uniform(0.0, 0.3)
     t1 = min(duration, t0 + rng.uniform(1.2, 2.0))
     rot_wobble = Wobble.sample(
