@@ -2,24 +2,61 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pytest
 
+from liveness.config import SynthConfig
+from liveness.face import FaceDetector
 from liveness.flow import focal_for, rotation_flow
 from liveness.server.challenge import (
     DEFAULT_CHALLENGES,
     NAMED_SETS,
     challenge_set,
     describe,
+    face_rotation,
     judge,
     judge_imu,
     judge_video,
     parse_challenge,
 )
+from liveness.synth.capture import live_capture
+from liveness.synth.face import sample_atlas
+from liveness.synth.scene import Person
 from liveness.synth.sequence import render_sequence
-from liveness.synth.trajectory import DevicePath, imu_from_pose
+from liveness.synth.trajectory import DevicePath, Wobble, imu_from_pose, min_jerk
 
 FACE = np.zeros(3)
+# The user at the world origin looks along +x, z up (as in liveness.synth).
+FORWARD, UP = np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.0, 1.0])
+USERS_LEFT = np.cross(UP, FORWARD)
+TOWARD = {"left": USERS_LEFT, "right": -USERS_LEFT, "up": UP, "down": -UP}
+
+
+@dataclass
+class _HeadTurn(Wobble):
+    rotvec: np.ndarray = field(default_factory=lambda: np.zeros(3))
+
+    def __call__(self, t: np.ndarray) -> np.ndarray:
+        return super().__call__(t) + min_jerk(t, 0.2, 1.8)[:, None] * self.rotvec[None]
+
+
+def _render(seed: int, phone_to: np.ndarray | None, nose_to: np.ndarray | None) -> np.ndarray:
+    """10 frames over 2 s: the phone orbits 15° around the face toward `phone_to`, or it stays
+    put and the head turns 15° so that the nose swings toward `nose_to`."""
+    rng = np.random.default_rng(seed)
+    cap = live_capture(rng, sample_atlas(rng), SynthConfig(), 2.0, "left", 96, 128, distance=0.25)
+    axis = np.cross(FORWARD, phone_to) if phone_to is not None else np.zeros(3)
+    cap.path = DevicePath(target=FACE, eye=0.25 * FORWARD, orbit=np.radians(15) * axis)
+    if nose_to is not None:
+        person = cap.objects[0]
+        assert isinstance(person, Person)
+        w = person.head_rot
+        person.head_rot = _HeadTurn(
+            w.freq, w.amp, w.phase, np.radians(15) * np.cross(FORWARD, nose_to)
+        )
+    return cap.frames(np.linspace(0.0, 2.0, 10), rng)
 
 
 def _imu_of(path: DevicePath) -> tuple[np.ndarray, np.ndarray]:
@@ -95,3 +132,36 @@ def test_sets_and_descriptions() -> None:
     d = describe("left-up", 2000)
     assert d["arrow"] == "left" and d["text"].startswith("Move the phone to your left")
     assert [(s["start_ms"], s["end_ms"]) for s in d["steps"]] == [(0, 1000), (1000, 2000)]
+
+
+@pytest.mark.parametrize("direction", ["left", "right", "up", "down"])
+def test_face_pose_sign_from_rendering(direction: str) -> None:
+    """The face cue reads a phone orbit toward the user's left/right/up/down as that move, and
+    (a fixed camera) the head turn that shows the camera the same view: the nose swinging the
+    opposite way (phone left = head right, phone up = head down)."""
+    det = FaceDetector()
+    e = np.array({"left": (0, 1), "right": (0, -1), "up": (1, 0), "down": (-1, 0)}[direction])
+    t_ms = np.linspace(0.0, 2000.0, 10)
+    for frames in (_render(1, TOWARD[direction], None), _render(2, None, -TOWARD[direction])):
+        turn = face_rotation(frames, t_ms, 1, det)[0]  # (rx, ry) degrees
+        assert turn @ e >= 5.0 and turn @ e > abs(turn @ e[::-1]), turn
+
+
+def test_video_only_capture_passes_its_challenge_and_not_the_reversed_one() -> None:
+    det = FaceDetector()
+    for cid, seed in (("left-up", 0), ("down-right", 1)):
+        r = render_sequence(cid.split("-"), seed, has_imu=False)
+        assert judge_video(cid, r.frames, r.frame_t_ms, 5.0, det).followed
+        reversed_cid = "-".join(reversed(cid.split("-")))
+        assert not judge_video(reversed_cid, r.frames, r.frame_t_ms, 5.0, det).followed
+
+
+def test_head_words_are_the_equivalent_move() -> None:
+    d = describe("left-up", 2000)
+    assert (
+        d["id"] == "left-up" and d["text_head"] == "Turn your head to your right, then tilt it down"
+    )
+    assert [s["text_head"] for s in d["steps"]] == [
+        "Turn your head to your right",
+        "Tilt your head down",
+    ]

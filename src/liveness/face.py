@@ -202,3 +202,21 @@ def face_check(
     else:
         reason = f"face found in only {hits} of {n} frames checked (need {min_hits})"
     return FaceCheck(hits >= min_hits, hits, n, best, reason)
+
+
+def pose_proxies(keypoints: np.ndarray) -> tuple[float, float]:
+    """(sideways, down): the nose's offset from the ears' midpoint in inter-eye distances,
+    along the eye line (image right, +u) and across it (image down, +v).
+
+    The nose tip sits ~1.6 inter-eye distances in front of the ears, so when the view of the
+    face turns by θ this offset changes by ~1.6·sin θ; measuring along the eye line cancels roll.
+    """
+    k = np.asarray(keypoints, dtype=np.float64)  # (6, 2): right eye, left eye, nose, mouth, ears
+    e = k[1] - k[0]
+    iod = float(np.hypot(*e))
+    if iod < 1e-6:
+        return float("nan"), float("nan")
+    e = e / iod if e[0] >= 0 else -e / iod  # point along +u whichever eye the model calls which
+    n = np.array([-e[1], e[0]])  # +v (image down) for an upright face
+    d = (k[2] - (k[4] + k[5]) / 2) / iod
+    return float(d @ e), float(d @ n)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +30,22 @@ WORDS = {
     "up": "move the phone up",
     "down": "move the phone down",
 }
+# Without motion sensors (a desktop webcam cannot move) the user turns their head instead:
+# the camera then sees the face the way it would after the phone's move. Phone to the user's
+# left shows more of their left cheek, as does turning the head to their right; phone up looks
+# down on the face, as does tilting the head down (face_rotation measures exactly this).
+HEAD_WORDS = {
+    "left": "turn your head to your right",
+    "right": "turn your head to your left",
+    "up": "tilt your head down",
+    "down": "tilt your head up",
+}
+HEAD_THEN = {  # the same, as a later step: "..., then tilt it down"
+    "left": "turn it to your right",
+    "right": "turn it to your left",
+    "up": "tilt it down",
+    "down": "tilt it up",
+}
 
 
 def _sequences(k: int) -> tuple[str, ...]:
@@ -46,6 +64,8 @@ NAMED_SETS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_CHALLENGES = NAMED_SETS["pairs"]
 VIDEO_TURN_SHARE = 0.4  # parallax: an orbit about the face shows less turn in the background
+FACE_MIN_SHARE = 0.5  # the face sees only the orbit part of a move (not the tilt): lower bar
+WRONG_FACTOR = 1.6  # a cue going this many thresholds the wrong way vetoes the step
 
 
 def parse_challenge(cid: str) -> tuple[str, ...]:
@@ -84,19 +104,27 @@ def duration_ms(cid: str, base_ms: int) -> int:
     return max(base_ms, 1000 * len(parse_challenge(cid)))
 
 
+def _cap(text: str) -> str:
+    return text[0].upper() + text[1:]
+
+
 def describe(cid: str, capture_ms: int) -> dict[str, Any]:
-    """What the page shows: words, the first arrow and, per step, its arrow and time slot."""
+    """What the page shows: words, the first arrow and, per step, its arrow and time slot;
+    `text_head` is the same challenge for a user without motion sensors (turn the head)."""
     steps = parse_challenge(cid)
     slot = capture_ms / len(steps)
     text = WORDS[steps[0]] + "".join(f", then {s}" for s in steps[1:])
+    head = HEAD_WORDS[steps[0]] + "".join(f", then {HEAD_THEN[s]}" for s in steps[1:])
     return {
         "id": cid,
-        "text": text[0].upper() + text[1:],
+        "text": _cap(text),
+        "text_head": _cap(head),
         "arrow": steps[0],
         "steps": [
             {
                 "arrow": s,
-                "text": WORDS[s][0].upper() + WORDS[s][1:],
+                "text": _cap(WORDS[s]),
+                "text_head": _cap(HEAD_WORDS[s]),
                 "start_ms": round(k * slot),
                 "end_ms": round((k + 1) * slot),
             }
@@ -164,8 +192,9 @@ def video_rotation(
     cum = [np.zeros(3)]
     for a, b in itertools.pairwise(grays):
         flow, conf = lucas_kanade(a, b)
-        fl = flow.reshape(-1, 2).astype(np.float64)
-        c = conf.ravel().astype(np.float64) * outside
+        # Flat or saturated patches can give NaN flow/confidence: weight them out, never crash.
+        fl = np.nan_to_num(flow.reshape(-1, 2).astype(np.float64))
+        c = np.clip(np.nan_to_num(conf.ravel().astype(np.float64)), 0.0, None) * outside
         sw = np.sqrt(c / max(c.max(), 1e-12))[:, None]
         a_mat = (jac * sw[..., None]).reshape(-1, 3)  # (2P, 3)
         delta, *_ = np.linalg.lstsq(a_mat, (fl * sw).reshape(-1), rcond=None)
@@ -173,17 +202,104 @@ def video_rotation(
     return np.asarray(t_ms, dtype=np.float64)[idx], np.array(cum)
 
 
-def judge_video(cid: str, frames: np.ndarray, frame_t_ms: np.ndarray, min_deg: float) -> Judgement:
-    """Without sensors: the same rule on the turn the video shows (threshold x VIDEO_TURN_SHARE)."""
-    t, cum = video_rotation(frames, frame_t_ms)
+FACE_LEVER = 1.6  # nose tip to ear midpoint depth, inter-eye distances (face.pose_proxies)
+FACE_FRAMES = 10  # most frames scanned for the face per capture (BlazeFace: ~1-2 ms each)
 
-    def rot(a: float, b: float) -> np.ndarray:
-        at = np.array([np.interp(a, t, cum[:, k]) for k in range(3)])
-        bt = np.array([np.interp(b, t, cum[:, k]) for k in range(3)])
-        return bt - at
 
-    rots = _step_rotations(cid, t[0], t[-1], rot)
-    return _judge(rots, min_deg * VIDEO_TURN_SHARE, "video")
+def face_rotation(frames: np.ndarray, t_ms: np.ndarray, n_steps: int, detector: Any) -> np.ndarray:
+    """Per step (n_steps, 2): the turn (rx, ry) in degrees of the camera's view of the face,
+    from BlazeFace keypoints on a few frames at the steps' time-slot edges; NaN without a face.
+
+    Orbiting the phone to the user's left, or the user turning their head to their right in
+    front of a fixed camera, shows more of their left cheek: the nose moves toward image −u
+    relative to the ears (u runs along device −x, frames unmirrored). Moving the phone up, or
+    tilting the head down, moves the nose toward +v relative to the ears. So a view turn +ry
+    ("left") lowers the sideways proxy and +rx ("up") raises the down proxy.
+    """
+    from liveness.face import pose_proxies
+
+    t = np.asarray(t_ms, dtype=np.float64)
+    edges = np.linspace(t[0], t[-1], n_steps + 1)
+    per_edge = max(1, min(3, FACE_FRAMES // (n_steps + 1)))
+    poses = np.full((n_steps + 1, 2), np.nan)
+    for k, edge in enumerate(edges):
+        # The frames nearest each edge: people rest between moves, so averaging them is fair.
+        near = np.argsort(np.abs(t - edge), kind="stable")[:per_edge]
+        got = []
+        for i in near:
+            faces, _ = detector.scan(frames[i], 0.5)
+            if faces:
+                got.append(pose_proxies(faces[0].keypoints))
+        if got:
+            poses[k] = np.mean(got, axis=0)
+    delta = np.diff(poses, axis=0)  # (n_steps, 2): sideways, down
+    turn = np.arcsin(np.clip(delta / FACE_LEVER, -1.0, 1.0))
+    return np.degrees(np.column_stack([turn[:, 1], -turn[:, 0]]))
+
+
+@functools.cache
+def _detector() -> tuple[Any, threading.Lock]:
+    """The judge's own face detector (not thread-safe: used under its lock)."""
+    from liveness.face import FaceDetector
+
+    return FaceDetector(), threading.Lock()
+
+
+def video_cues(
+    frames: np.ndarray, t_ms: np.ndarray, n_steps: int, detector: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per step (n_steps, 2) turns (rx, ry) in degrees: the face's view (face_rotation) and the
+    background's rotation (video_rotation), the latter scaled up by 1 / VIDEO_TURN_SHARE."""
+    t, cum = video_rotation(frames, t_ms)
+    edges = np.linspace(t[0], t[-1], n_steps + 1)
+    at = np.column_stack([np.interp(edges, t, cum[:, k]) for k in range(2)])
+    background = np.degrees(np.diff(at, axis=0)) / VIDEO_TURN_SHARE
+    if detector is not None:
+        return face_rotation(frames, t_ms, n_steps, detector), background
+    det, lock = _detector()
+    with lock:
+        face = face_rotation(frames, t_ms, n_steps, det)
+    return face, background
+
+
+def judge_cues(cid: str, face: np.ndarray, background: np.ndarray, min_deg: float) -> Judgement:
+    """A step passes when either cue goes its way by its threshold (face: min_deg x
+    FACE_MIN_SHARE, background: min_deg) and more than sideways, and neither goes the wrong way
+    by WRONG_FACTOR thresholds; a missing face leaves the background alone (bench_challenge.py
+    chose these numbers)."""
+    parts, rows, ok_all = [], [], True
+    for k, direction in enumerate(parse_challenge(cid)):
+        e = np.array(DIRECTIONS[direction])
+        side = np.array([-e[1], e[0]])
+        step: dict[str, Any] = {"direction": direction}
+        oks, wrong = [], False
+        for name, cue, bar in (
+            ("face", face[k], min_deg * FACE_MIN_SHARE),
+            ("background", background[k], min_deg),
+        ):
+            if not np.all(np.isfinite(cue)):
+                step[name] = None
+                continue
+            along, across = float(cue @ e), float(abs(cue @ side))
+            oks.append(along >= bar and along > across)
+            wrong |= along <= -WRONG_FACTOR * bar
+            step[name] = {"along_deg": round(along, 2), "across_deg": round(across, 2)}
+            parts.append(f"{direction} ({name}): {along:.1f}° that way, {across:.1f}° across")
+        ok = any(oks) and not wrong
+        ok_all &= ok
+        step["ok"] = ok
+        rows.append(step)
+    verdict = "followed" if ok_all else "not followed"
+    detail = f"{verdict} (video; need >= {min_deg:g}° per step): " + "; ".join(parts)
+    return Judgement(ok_all, "video", detail, rows)
+
+
+def judge_video(
+    cid: str, frames: np.ndarray, frame_t_ms: np.ndarray, min_deg: float, detector: Any = None
+) -> Judgement:
+    """Without sensors: from the view of the face and the background's rotation (judge_cues)."""
+    face, background = video_cues(frames, frame_t_ms, len(parse_challenge(cid)), detector)
+    return judge_cues(cid, face, background, min_deg)
 
 
 def judge(

@@ -61,6 +61,11 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "string", "example": "left-up"},
             "text": STR,
+            "text_head": {
+                "type": "string",
+                "description": "The same challenge for a user without motion sensors: turn the "
+                "head (phone left = head right, phone up = head down)",
+            },
             "arrow": DIRECTION,
             "steps": {
                 "type": "array",
@@ -71,6 +76,7 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {
                         "arrow": DIRECTION,
                         "text": STR,
+                        "text_head": STR,
                         "start_ms": {"type": "integer"},
                         "end_ms": {"type": "integer"},
                     },

@@ -81,11 +81,21 @@ function fitGuide() {
   }
 }
 
+// Without motion data (a desktop webcam, sensors refused) the server judges the face's pose,
+// so the words say how to turn the head (phone left = head right); the session has both.
+function noMotion() {
+  return motionPermission === "denied" || motion.samples.length === 0;
+}
+
+function wording(item) {
+  return (noMotion() && item.text_head) || item.text || "";
+}
+
 function showChallenge(challenge) {
   const steps = Array.isArray(challenge.steps) && challenge.steps.length ? challenge.steps : null;
   const arrow = steps ? (steps[0].arrow ?? challenge.arrow) : challenge.arrow;
   setArrow(arrow);
-  el.challengeText.textContent = challenge.text || "";
+  el.challengeText.textContent = wording(challenge);
   el.challenge.hidden = false;
 }
 
@@ -103,8 +113,15 @@ function stepAt(challenge, elapsedMs) {
   const step = steps.find((s) => elapsedMs >= (s.start_ms ?? 0) && elapsedMs < (s.end_ms ?? Infinity));
   if (step && el.arrow.dataset.direction !== step.arrow) {
     setArrow(step.arrow);
-    if (step.text) el.challengeText.textContent = step.text;
+    if (step.text) el.challengeText.textContent = wording(step);
+    headHint();
   }
+}
+
+function headHint() {
+  const show = noMotion();
+  el.sensors.textContent = show ? "No motion sensors: keep the camera still and turn your head." : "";
+  el.sensors.hidden = !show;
 }
 
 function setProgress(fraction) {
@@ -243,13 +260,15 @@ async function runCheck() {
     setState("countdown");
     for (let i = COUNTDOWN_STEPS; i > 0; i--) {
       el.countdown.textContent = String(i);
-      say(`${session.challenge.text}. Recording starts in ${i}…`);
+      showChallenge(session.challenge); // motion events may start arriving during the countdown
+      headHint();
+      say(`${wording(session.challenge)}. Recording starts in ${i}…`);
       await sleep(COUNTDOWN_STEP_MS);
     }
     el.countdown.textContent = "";
 
     setState("capturing");
-    say(`Recording: ${session.challenge.text}.`);
+    say(`Recording: ${wording(session.challenge)}.`);
     setProgress(0);
     el.progressWrap.hidden = false;
     const shot = await captureFrames(el.video, capture, (f) => {
