@@ -2,7 +2,7 @@
 
 Usage: python bench/bench_server.py [--clips 6] [--requests 40] [--seconds 15] [--workers 2]
 Starts `liveness serve --workers N` on a free loopback port (rate limit off), sends rendered
-320x240 captures (what the page sends) and writes docs/PERFORMANCE_SERVER.md.
+320x240 captures (what the page sends) and prints a markdown report (latest: docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ from liveness.config import SynthConfig
 from liveness.predict import load_predictor
 from liveness.preprocess import preprocess_clip
 from liveness.synth.sequence import render_sequence
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def jpeg(frame: np.ndarray) -> bytes:
@@ -103,7 +101,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--model", default=None)
-    ap.add_argument("--out", default=str(ROOT / "docs" / "PERFORMANCE_SERVER.md"))
+    ap.add_argument("--out", default=None, help="also write the report (markdown) here")
     args = ap.parse_args()
     cfg = SynthConfig(width=240, height=320)
     clips, uploads, encoded = [], [], []
@@ -196,8 +194,9 @@ def main() -> None:
         "check POST; latencies are of the check POST only, client and server on one machine "
         "(they compete for the same cores).\n\n" + table
     )
-    Path(args.out).write_text(text)
-    print(f"wrote {args.out}")
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"wrote {args.out}")
 
 
 def _cpus() -> int:
