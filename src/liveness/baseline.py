@@ -121,7 +121,8 @@ def evaluate_baseline(
         raise ValueError(f"{root}: no clips in split {split!r}")
     paths = [str(root / r.clip) for r in rows]
     if workers > 1:
-        with mp.get_context("fork").Pool(workers) as pool:
+        # forkserver, not fork: forking a multithreaded parent can deadlock the child.
+        with mp.get_context("forkserver" if hasattr(os, "fork") else "spawn").Pool(workers) as pool:
             feats = list(
                 tqdm(
                     pool.imap(_features_of, paths, chunksize=4),

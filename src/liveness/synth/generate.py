@@ -103,7 +103,9 @@ def generate_dataset(
             bar.update()
     else:
         # Consecutive clips share a subject: chunking by subject lets the atlas cache hit.
-        ctx = mp.get_context("fork" if hasattr(os, "fork") else "spawn")
+        # Not plain fork: a parent that has imported a multithreaded library (JAX, through the
+        # exporter, in the same test process) can deadlock a forked child.
+        ctx = mp.get_context("forkserver" if hasattr(os, "fork") else "spawn")
         with ctx.Pool(workers) as pool:
             for _ in pool.imap_unordered(_work, jobs, chunksize=cfg.clips_per_subject):
                 bar.update()
