@@ -164,6 +164,11 @@ def in_guide(box: tuple[float, float, float, float], height: int, width: int) ->
     return area > 0 and iw * ih >= GUIDE_MIN_INSIDE * area
 
 
+def probe_indices(n: int, probes: int = 3) -> np.ndarray:
+    """The frames face_check looks at: `probes` evenly spaced, first to last (sorted, unique)."""
+    return np.unique(np.linspace(0, n - 1, min(probes, n)).round().astype(int))
+
+
 def face_check(
     frames: np.ndarray,
     detector: FaceDetector,
@@ -180,7 +185,7 @@ def face_check(
     if t == 0 or probes < 1:
         return FaceCheck(False, 0, 0, 0.0, "no frames to check")
     h, w = frames.shape[1:3]
-    idx = np.unique(np.linspace(0, t - 1, min(probes, t)).round().astype(int))
+    idx = probe_indices(t, probes)
     hits = outside = 0
     best = 0.0
     for i in idx:

@@ -6,6 +6,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -114,8 +115,9 @@ def _open(k: int, part: FileStorage, max_pixels: int) -> tuple[bytes, str, tuple
     return data, fmt, size
 
 
-def decode_frames(parts: list[FileStorage], max_pixels: int) -> np.ndarray:
-    """All frames as (T, H, W, 3) uint8 RGB; every header is checked before any decoding."""
+def open_frames(parts: list[FileStorage], max_pixels: int) -> list[tuple[bytes, str]]:
+    """Check every frame part's type, magic bytes and header size (nothing decoded) and that
+    all frames share one size; returns (bytes, format) per frame and the (width, height)."""
     heads = [_open(k, p, max_pixels) for k, p in enumerate(parts)]
     w, h = heads[0][2]
     for k, (_, _, size) in enumerate(heads):
@@ -124,14 +126,23 @@ def decode_frames(parts: list[FileStorage], max_pixels: int) -> np.ndarray:
                 422, "frame_size_mismatch",
                 f"frame {k}: {size[0]}x{size[1]} differs from frame 0 ({w}x{h})",
             )  # fmt: skip
-    out = np.empty((len(heads), h, w, 3), dtype=np.uint8)
-    for k, (data, fmt, _) in enumerate(heads):
+    return [(data, fmt) for data, fmt, _ in heads]
+
+
+def decode_into(out: np.ndarray, heads: list[tuple[bytes, str]], which: Iterable[int]) -> None:
+    """Decode frames `which` into out (T, H, W, 3) uint8 RGB."""
+    for k in which:
+        data, fmt = heads[k]
         try:
             with Image.open(io.BytesIO(data), formats=[fmt]) as im:
                 out[k] = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
             raise ApiError(400, "bad_frame", f"frame {k}: corrupt {fmt} data ({e})") from None
-    return out
+
+
+def _size(head: tuple[bytes, str]) -> tuple[int, int]:
+    with Image.open(io.BytesIO(head[0]), formats=[head[1]]) as im:
+        return im.size
 
 
 _CODE_BY_FILE = (("imu.csv", "imu_unusable"), ("frames.csv", "bad_timestamps"))
@@ -146,8 +157,18 @@ def clip_error(e: ClipError) -> ApiError:
     return ApiError(422, code, msg.replace("upload/", ""))
 
 
-def parse_check(mimetype: str, files: Any, form: Any, settings: ServerSettings) -> Clip:
-    """Multipart form of a check -> a Clip that passed liveness.clip.validate_clip."""
+def parse_check(
+    mimetype: str,
+    files: Any,
+    form: Any,
+    settings: ServerSettings,
+    select: Callable[[Clip], Iterable[int] | None] | None = None,
+) -> Clip:
+    """Multipart form of a check -> a Clip that passed liveness.clip.validate_clip.
+
+    `select(clip)` (pixels not yet decoded) may name the only frames to decode; the others
+    stay black. Every frame's type, magic bytes and header are checked either way.
+    """
     if mimetype != "multipart/form-data":
         raise ApiError(
             415, "unsupported_media_type",
@@ -178,14 +199,18 @@ def parse_check(mimetype: str, files: Any, form: Any, settings: ServerSettings) 
         part_type(k, part)  # cheap checks first: 415 before parsing anything
     t = parse_times(form.get("frames_t_ms"), n)
     imu = parse_imu(form.get("imu"), settings.imu_max_samples)
-    frames = decode_frames(parts, settings.max_frame_pixels)
-    clip = Clip(frames=frames, frame_t_ms=t, imu=imu)
+    heads = open_frames(parts, settings.max_frame_pixels)
+    w, h = _size(heads[0])
+    # Validation reads shapes, times and IMU, not pixels: it runs before any decoding.
+    clip = Clip(frames=np.zeros((n, h, w, 3), dtype=np.uint8), frame_t_ms=t, imu=imu)
     try:
         validate_clip(clip, source="upload")
     except ClipError as e:
         raise clip_error(e) from None
     if imu is not None:
         check_gravity(imu)
+    wanted = select(clip) if select is not None else None
+    decode_into(clip.frames, heads, range(n) if wanted is None else wanted)
     return clip
 
 
