@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from liveness import __version__, metrics
+from liveness import __version__
 from liveness.backends import Backend, open_backend, sha256_file, sidecar_path
 from liveness.checkpoint import model_from_checkpoint
 from liveness.config import LivenessConfig
+from liveness.parity import Batch, backend_probs, load_clips, parity, reference_probs
 
 PARITY_TOL = 1e-4  # max |Δp| allowed between PyTorch and a float export
 INT8_MAX_DAUC = 0.005  # max |ΔAUC| allowed for an INT8 export on held-out clips
@@ -31,111 +29,6 @@ __all__ = ["PARITY_TOL", "ParityError", "export_model", "export_onnx", "sidecar_
 
 class ParityError(RuntimeError):
     """An exported file does not compute the same function as the checkpoint."""
-
-
-@dataclass
-class Batch:
-    """Preprocessed clips, stacked: what parity checks and INT8 calibration run on."""
-
-    video: np.ndarray  # (N, T, S, S, 3) uint8
-    imu: np.ndarray  # (N, T, K, 6) float32
-    present: np.ndarray  # (N,) bool
-    is_live: np.ndarray | None = None  # (N,) bool, when the clips are labelled
-    attack: np.ndarray | None = None  # (N,) str
-    source: str = "held-out clips"
-
-    @classmethod
-    def from_items(cls, items: list[dict[str, Any]], source: str = "held-out clips") -> Batch:
-        """Outputs of preprocess_clip, optionally with "is_live" and "attack" added."""
-        labelled = all("is_live" in x for x in items)
-        return cls(
-            np.stack([x["video"] for x in items]),
-            np.stack([x["imu"] for x in items]).astype(np.float32),
-            np.array([bool(x["imu_present"]) for x in items]),
-            np.array([bool(x["is_live"]) for x in items]) if labelled else None,
-            np.array([str(x.get("attack", "")) for x in items]) if labelled else None,
-            source,
-        )
-
-    @classmethod
-    def random(cls, cfg: LivenessConfig, n: int = 8, seed: int = 0) -> Batch:
-        p = cfg.preprocess
-        rng = np.random.default_rng(seed)
-        shape = (n, p.num_frames, p.image_size, p.image_size, 3)
-        return cls(
-            rng.integers(0, 256, shape, dtype=np.uint8),
-            rng.standard_normal((n, p.num_frames, p.imu_per_frame, 6)).astype(np.float32),
-            np.arange(n) % 2 == 0,
-            source="random tensors",
-        )
-
-    def __len__(self) -> int:
-        return len(self.video)
-
-
-def load_clips(
-    data: str | os.PathLike[str], split: str, cfg: LivenessConfig, n: int, seed: int = 0
-) -> Batch:
-    """`n` labelled clips of one split of a dataset, a seeded random choice, preprocessed by
-    the one preprocessing path."""
-    from liveness.clip import read_clip
-    from liveness.manifest import read_manifest
-    from liveness.preprocess import preprocess_clip
-
-    rows = [r for r in read_manifest(data) if r.split == split]
-    if not rows:
-        raise ValueError(f"{data}: split {split!r} is empty")
-    order = np.random.default_rng(seed).permutation(len(rows))[:n]
-    items = []
-    for i in order.tolist():
-        item = preprocess_clip(read_clip(Path(data) / rows[i].clip), cfg.preprocess)
-        items.append({**item, "is_live": rows[i].is_live, "attack": rows[i].attack})
-    return Batch.from_items(items, f"{split} split of {Path(data).name}")
-
-
-def reference_probs(model: Any, batch: Batch) -> np.ndarray:
-    """The PyTorch model's probability live on a batch (the function exports must match)."""
-    import torch
-
-    from liveness.backends import sigmoid
-
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(batch), 32):
-            sl = slice(i, i + 32)
-            v = torch.from_numpy(batch.video[sl]).permute(0, 1, 4, 2, 3).float() / 255.0
-            p = torch.from_numpy(batch.present[sl].astype(np.float32))
-            out.append(model(v, torch.from_numpy(batch.imu[sl]), p).numpy())
-    return sigmoid(np.concatenate(out))
-
-
-def backend_probs(backend: Backend, batch: Batch) -> np.ndarray:
-    return np.concatenate(
-        [
-            backend(batch.video[i : i + 8], batch.imu[i : i + 8], batch.present[i : i + 8])
-            for i in range(0, len(batch), 8)
-        ]
-    )
-
-
-def parity(ref: np.ndarray, got: np.ndarray, batch: Batch, threshold: float) -> dict[str, Any]:
-    """max/mean |Δp| and, on labelled clips with both classes, AUC and ACER of each side."""
-    dp = np.abs(got - ref)
-    out: dict[str, Any] = {
-        "n": len(batch),
-        "inputs": batch.source,
-        "max_abs_dp": float(dp.max()),
-        "mean_abs_dp": float(dp.mean()),
-        "verdict_flips": int(np.sum((got >= threshold) != (ref >= threshold))),
-    }
-    lv, at = batch.is_live, batch.attack
-    if lv is not None and at is not None and 0 < lv.sum() < len(lv):
-        for name, s in (("torch", ref), ("export", got)):
-            out[f"auc_{name}"] = metrics.auc(s, lv)
-            out[f"acer_{name}"] = metrics.acer(s, lv, at, threshold)
-        out["delta_auc"] = out["auc_export"] - out["auc_torch"]
-        out["delta_acer"] = out["acer_export"] - out["acer_torch"]
-    return out
 
 
 def _check(fmt: str, report: dict[str, Any], out: Path) -> None:

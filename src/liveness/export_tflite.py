@@ -25,7 +25,7 @@ import numpy as np
 from liveness.config import LivenessConfig
 
 if TYPE_CHECKING:
-    from liveness.export import Batch
+    from liveness.parity import Batch
 
 # Tensor names carry the PyTorch module path; this selects every op of the backbone.
 INT8_SCOPE = r".*MobileNetV3Small_backbone.*"

@@ -1,0 +1,35 @@
+"""Tests of the parity measures that gate every export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from liveness.config import LivenessConfig
+from liveness.parity import Batch, parity
+
+
+def _batch(is_live: list[bool] | None) -> Batch:
+    b = Batch.random(LivenessConfig(), n=4)
+    if is_live is not None:
+        b.is_live = np.array(is_live)
+        b.attack = np.array(["none" if x else "print" for x in is_live])
+    return b
+
+
+def test_parity_by_hand() -> None:
+    ref = np.array([0.9, 0.2, 0.6, 0.1])
+    got = np.array([0.8, 0.2, 0.4, 0.1])  # |Δp| 0.1, 0, 0.2, 0; clip 3 flips at 0.5
+    r = parity(ref, got, _batch([True, False, True, False]), threshold=0.5)
+    assert r["max_abs_dp"] == pytest.approx(0.2) and r["mean_abs_dp"] == pytest.approx(0.075)
+    assert r["verdict_flips"] == 1
+    assert r["auc_torch"] == 1.0 and r["auc_export"] == 1.0 and r["delta_auc"] == 0.0
+    # At 0.5 the export rejects live clip 3: BPCER 0.5, APCER 0 -> ACER 0.25 (torch: 0).
+    assert r["acer_torch"] == 0.0 and r["delta_acer"] == pytest.approx(0.25)
+
+
+def test_unlabelled_or_one_class_batches_report_no_auc() -> None:
+    ref = got = np.array([0.9, 0.2, 0.6, 0.1])
+    assert "delta_auc" not in parity(ref, got, _batch(None), 0.5)
+    assert "delta_auc" not in parity(ref, got, _batch([True] * 4), 0.5)
+    assert parity(ref, got, _batch(None), 0.5)["inputs"] == "random tensors"
