@@ -12,12 +12,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from liveness.clip import Clip
 from liveness.preprocess import preprocess_clip
 from liveness.server import challenge as ch
 from liveness.server.errors import ApiError
+from liveness.server.multipart import boundary_of, parse_form
 from liveness.server.openapi import openapi_document
 from liveness.server.payload import parse_check
 from liveness.server.sessions import Outcome
@@ -131,7 +132,8 @@ def check(session_id: str) -> Any:
         # With sensors, only the frames the face check and the model read are decoded (about
         # 14 of 30); the video challenge judge (no sensors) and the audit trail use them all.
         select = None if st.auditor is not None else _frames_used(predictor)
-        clip = parse_check(request.mimetype, request.files, request.form, st.settings, select)
+        form, files = _form(st)
+        clip = parse_check(request.mimetype, files, form, st.settings, select)
         t_decode = time.perf_counter() - t0
         t0 = time.perf_counter()
         with st.model_lock:
@@ -191,6 +193,18 @@ def check(session_id: str) -> Any:
     finally:
         st.metrics.inc("liveness_checks_total", {"verdict": verdict_label})
         st.metrics.observe("liveness_check_seconds", time.perf_counter() - t_start)
+
+
+def _form(st: AppState) -> tuple[Any, Any]:
+    """The check's text fields and file parts (empty unless the body is multipart)."""
+    if request.mimetype != "multipart/form-data":
+        return {}, {}  # parse_check answers 415
+    body = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH (413)
+    limits = current_app.config
+    return parse_form(
+        body, boundary_of(request.content_type or ""),
+        limits["MAX_FORM_PARTS"], limits["MAX_FORM_MEMORY_SIZE"],
+    )  # fmt: skip
 
 
 def _frames_used(predictor: Any) -> Callable[[Clip], Any]:

@@ -58,6 +58,15 @@ def parse_times(text: str | None, n_frames: int) -> np.ndarray:
     return t
 
 
+def _numeric_rows(value: list[Any]) -> np.ndarray | None:
+    """Rows of exactly 7 JSON numbers (no null, bool or string) as (N, 7) float64, else None."""
+    if not all(type(row) is list and len(row) == 7 for row in value):
+        return None
+    if not all(type(v) is float or type(v) is int for row in value for v in row):
+        return None
+    return np.array(value, dtype=np.float64)
+
+
 def parse_imu(text: str | None, max_samples: int) -> np.ndarray | None:
     """Absent, empty or "[]" -> None (no sensors); else (N, 7) float64 rows."""
     if text is None or not text.strip():
@@ -69,7 +78,10 @@ def parse_imu(text: str | None, max_samples: int) -> np.ndarray | None:
         return None
     if len(value) > max_samples:
         raise ApiError(413, "too_many_imu_samples", f"imu: {len(value)} rows > {max_samples}")
-    out = np.empty((len(value), 7), dtype=np.float64)
+    fast = _numeric_rows(value)
+    if fast is not None:
+        return fast
+    out = np.empty((len(value), 7), dtype=np.float64)  # slow path: names the first bad row
     for r, row in enumerate(value):
         if not isinstance(row, list) or len(row) != 7:
             raise ApiError(
