@@ -137,9 +137,14 @@ def clips(tmp_path_factory: pytest.TempPathFactory, predictor: Predictor) -> dic
 
 @dataclass
 class RecordingPredictor(Predictor):
-    """The real predictor, remembering every clip the server decoded (test code only)."""
+    """The real predictor, remembering every clip the server decoded (test code only). It
+    asks the server to decode every frame (the service decodes only the frames the model
+    reads when sensors are present), so the test can inspect all that was sent."""
 
     received: list[Clip] = field(default_factory=list)
+
+    def frames_used(self, frame_t_ms: np.ndarray) -> np.ndarray:
+        return np.arange(len(frame_t_ms))
 
     def check_face(self, clip: Clip) -> Any:
         self.received.append(clip)
