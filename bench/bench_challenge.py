@@ -53,12 +53,16 @@ class HeadTurns(Wobble):
 
 
 def render_head_turns(
-    steps: list[str], seed: int, duration: float = 2.0, fps: float = 15.0
+    steps: list[str],
+    seed: int,
+    duration: float = 2.0,
+    fps: float = 15.0,
+    cfg: SynthConfig | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frames (T, H, W, 3) and times (T,) ms: a fixed camera 0.3-0.6 m in front of a person who
     turns their head 10-20° per step toward HEAD_TOWARD[step], with the same timing slop as
     liveness.synth.sequence."""
-    cfg = SynthConfig()
+    cfg = cfg or SynthConfig()
     rng = np.random.default_rng([seed, 0x4EAD])
     atlas = sample_atlas(np.random.default_rng([seed, 0xA7]))
     t = sample_times(rng, 0.0, duration, fps, rng.uniform(0.0005, 0.003), 0.03)
@@ -94,7 +98,10 @@ def main() -> None:
     ap.add_argument("--per-challenge", type=int, default=3)
     ap.add_argument("--set", default="pairs")
     ap.add_argument("--kinds", default="orbit,head")
+    ap.add_argument("--size", default="96x128", help="render WxH (the page sends up to 240x320)")
     args = ap.parse_args()
+    width, height = (int(x) for x in args.size.split("x"))
+    cfg = SynthConfig(width=width, height=height)
     ids = challenge_set(args.set)
     k, n = len(ids), args.per_challenge
     det = FaceDetector()
@@ -111,10 +118,10 @@ def main() -> None:
                 seed = 10_000 + 100 * i + rep
                 imu = None
                 if kind == "orbit":
-                    r = render_sequence(steps, seed, duration=duration)
+                    r = render_sequence(steps, seed, duration=duration, cfg=cfg)
                     frames, t_ms, imu = r.frames, r.frame_t_ms, r.imu
                 else:
-                    frames, t_ms = render_head_turns(steps, seed, duration)
+                    frames, t_ms = render_head_turns(steps, seed, duration, cfg=cfg)
                 cues = {}
                 for m in sorted({len(parse_challenge(c)) for c in ids}):
                     ts = time.perf_counter()

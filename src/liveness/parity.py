@@ -67,8 +67,10 @@ def load_clips(
     if not rows:
         raise ValueError(f"{data}: split {split!r} is empty")
     order = np.random.default_rng(seed).permutation(len(rows))[:n]
+    from tqdm import tqdm
+
     items = []
-    for i in order.tolist():
+    for i in tqdm(order.tolist(), desc=f"clips ({split})", unit="clip", leave=False):
         item = preprocess_clip(read_clip(Path(data) / rows[i].clip), cfg.preprocess)
         items.append({**item, "is_live": rows[i].is_live, "attack": rows[i].attack})
     return Batch.from_items(items, f"{split} split of {Path(data).name}")
