@@ -122,3 +122,24 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["synth", "--out", "x"])  # --clips is required
     assert e.value.code == 2
     assert "--clips" in capsys.readouterr().err
+
+
+def test_missing_extra_names_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_litert(name: str, *args: object, **kwargs: object) -> object:
+        if name.startswith("litert_torch"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_litert)
+    from liveness.predict import BUNDLED_CHECKPOINT
+
+    code = main(["export", "--checkpoint", str(BUNDLED_CHECKPOINT), "--out", str(tmp_path),
+                 "--formats", "tflite"])  # fmt: skip
+    assert code == 2
+    assert "pip install 'liveness[export]'" in capsys.readouterr().err

@@ -273,6 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# Optional dependencies by top-level module -> the extra that installs them (pyproject.toml).
+EXTRAS = {
+    "torch": "train", "matplotlib": "train", "onnx": "train", "litert_torch": "export",
+    "ai_edge_quantizer": "export", "flask": "serve", "gunicorn": "serve", "werkzeug": "serve",
+    "redis": "serve", "onnxruntime": "serve",
+}  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
@@ -280,6 +288,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except (ValueError, FileNotFoundError, FileExistsError) as e:
         print(f"liveness {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as e:
+        extra = EXTRAS.get((e.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(
+            f"liveness {args.command}: error: this needs {e.name!r}, from the {extra!r} extra: "
+            f"pip install 'liveness[{extra}]'",
+            file=sys.stderr,
+        )
         return 2
 
 
