@@ -7,16 +7,13 @@ properties with LIVENESS_FUZZ_EXAMPLES=1000 and a full schemathesis run.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -31,9 +28,8 @@ from liveness.server.errors import ApiError
 from liveness.server.payload import parse_imu, parse_times
 from liveness.server.settings import ServerSettings
 
-from .serverkit import encode, predictor  # noqa: F401 - fixture
+from .serverkit import encode, load_bench, predictor  # noqa: F401 - fixture
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = int(os.environ.get("LIVENESS_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -237,17 +233,8 @@ def test_validate_clip_only_raises_clip_errors(
 # -- schemathesis over the OpenAPI document (bounded; the full run is bench/fuzz_api.py) --------
 
 
-def _fuzz_api() -> Any:
-    spec = importlib.util.spec_from_file_location("fuzz_api", ROOT / "bench" / "fuzz_api.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fuzz_api"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_schemathesis_bounded(fuzz_app: Flask) -> None:
-    summary = _fuzz_api().run_schemathesis(fuzz_app, cases=240, seed=6)
+    summary = load_bench("fuzz_api").run_schemathesis(fuzz_app, cases=240, seed=6)
     assert summary.cases >= 200
     assert summary.server_errors == [] and summary.violations == []
     statuses = {s for (op, s) in summary.statuses if op.endswith("/check")}

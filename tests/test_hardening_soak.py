@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _soak() -> Any:
-    spec = importlib.util.spec_from_file_location("soak", ROOT / "bench" / "soak.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["soak"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+from .serverkit import load_bench
 
 
 @pytest.mark.slow
 def test_short_soak_has_no_errors_and_stable_memory() -> None:
     # The full run (16 clients, 60 s, < 5 % RSS growth) is bench/soak.py; results in
     # docs/HARDENING.md. Here: 4 clients, 3 s warm-up + 6 s, smaller frames, a loose memory bound.
-    res = _soak().run_soak(
+    res = load_bench("soak").run_soak(
         clients=4, seconds=6.0, workers=2, clips=2, size=(96, 128), warmup=3.0, sample_every=2.0
     )
     assert res.errors == [], res.errors[:3]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from liveness import __version__
-from liveness.backends import Backend, open_backend, sha256_file, sidecar_path
+from liveness.backends import Backend, OnnxBackend, TfliteBackend, sha256_file, sidecar_path
 from liveness.checkpoint import model_from_checkpoint
 from liveness.config import LivenessConfig
 from liveness.parity import Batch, backend_probs, load_clips, parity, reference_probs
@@ -124,7 +124,8 @@ def export_model(
         write_tflite(model, cfg, o, calibration if fmt == "int8" else None)
     batch = held_out if held_out is not None else Batch.random(cfg)
     ref = reference_probs(model, batch)
-    backend, _, _ = _open_unchecked(o, cfg)
+    # The runtime that will serve the file, opened directly: its sidecar is written below.
+    backend: Backend = OnnxBackend(o) if fmt == "onnx" else TfliteBackend(o)
     report = parity(ref, backend_probs(backend, batch), batch, cfg.threshold)
     report["tolerance"] = (
         {"max_abs_delta_auc": INT8_MAX_DAUC} if fmt == "int8" else {"max_abs_dp": PARITY_TOL}
@@ -132,13 +133,6 @@ def export_model(
     meta = write_sidecar(o, fmt, cfg, ck, report)
     _check(fmt, report, o)
     return meta
-
-
-def _open_unchecked(path: Path, cfg: LivenessConfig) -> tuple[Backend, LivenessConfig, dict]:
-    """Open a just-written file before its sidecar exists (a temporary one is written)."""
-    tmp = sidecar_path(path)
-    tmp.write_text(json.dumps({"config": cfg.to_dict(), "sha256": sha256_file(path)}))
-    return open_backend(path, threads=1)
 
 
 def export_onnx(

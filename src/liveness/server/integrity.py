@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from liveness import __version__
-from liveness.backends import sha256_file
+from liveness.backends import sha256_file, sidecar_path
 
 SIDECAR_FORMATS = (".onnx", ".tflite")  # exports carry <file>.json with "sha256"
 
@@ -29,7 +29,7 @@ def verify_model_file(path: str | os.PathLike[str]) -> str:
     actual = sha256_file(p)
     if p.suffix not in SIDECAR_FORMATS:
         return actual
-    side = p.with_name(p.name + ".json")
+    side = sidecar_path(p)
     try:
         meta = json.loads(side.read_text(encoding="utf-8"))
     except FileNotFoundError:

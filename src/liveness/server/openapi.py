@@ -42,6 +42,9 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 NUM = {"type": "number"}
 STR = {"type": "string"}
 DIRECTION = {"type": "string", "enum": ["left", "right", "up", "down"]}
+# What the session's "capture" object holds (integers); all but max_frame_pixels required.
+CAPTURE_FIELDS = ("duration_ms", "fps", "max_side", "min_frames", "max_frames",
+                  "max_upload_bytes", "max_frame_pixels", "imu_max_samples")  # fmt: skip
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -86,28 +89,8 @@ SCHEMAS: dict[str, Any] = {
     },
     "Capture": {
         "type": "object",
-        "required": [
-            "duration_ms",
-            "fps",
-            "max_side",
-            "min_frames",
-            "max_frames",
-            "max_upload_bytes",
-            "imu_max_samples",
-        ],
-        "properties": {
-            k: {"type": "integer"}
-            for k in (
-                "duration_ms",
-                "fps",
-                "max_side",
-                "min_frames",
-                "max_frames",
-                "max_upload_bytes",
-                "max_frame_pixels",
-                "imu_max_samples",
-            )
-        },
+        "required": [k for k in CAPTURE_FIELDS if k != "max_frame_pixels"],
+        "properties": {k: {"type": "integer"} for k in CAPTURE_FIELDS},
     },
     "Session": {
         "type": "object",

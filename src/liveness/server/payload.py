@@ -127,7 +127,9 @@ def _open(k: int, part: FileStorage, max_pixels: int) -> tuple[bytes, str, tuple
     return data, fmt, size
 
 
-def open_frames(parts: list[FileStorage], max_pixels: int) -> list[tuple[bytes, str]]:
+def open_frames(
+    parts: list[FileStorage], max_pixels: int
+) -> tuple[list[tuple[bytes, str]], tuple[int, int]]:
     """Check every frame part's type, magic bytes and header size (nothing decoded) and that
     all frames share one size; returns (bytes, format) per frame and the (width, height)."""
     heads = [_open(k, p, max_pixels) for k, p in enumerate(parts)]
@@ -138,7 +140,7 @@ def open_frames(parts: list[FileStorage], max_pixels: int) -> list[tuple[bytes, 
                 422, "frame_size_mismatch",
                 f"frame {k}: {size[0]}x{size[1]} differs from frame 0 ({w}x{h})",
             )  # fmt: skip
-    return [(data, fmt) for data, fmt, _ in heads]
+    return [(data, fmt) for data, fmt, _ in heads], (w, h)
 
 
 def decode_into(out: np.ndarray, heads: list[tuple[bytes, str]], which: Iterable[int]) -> None:
@@ -150,11 +152,6 @@ def decode_into(out: np.ndarray, heads: list[tuple[bytes, str]], which: Iterable
                 out[k] = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
             raise ApiError(400, "bad_frame", f"frame {k}: corrupt {fmt} data ({e})") from None
-
-
-def _size(head: tuple[bytes, str]) -> tuple[int, int]:
-    with Image.open(io.BytesIO(head[0]), formats=[head[1]]) as im:
-        return im.size
 
 
 _CODE_BY_FILE = (("imu.csv", "imu_unusable"), ("frames.csv", "bad_timestamps"))
@@ -211,8 +208,7 @@ def parse_check(
         part_type(k, part)  # cheap checks first: 415 before parsing anything
     t = parse_times(form.get("frames_t_ms"), n)
     imu = parse_imu(form.get("imu"), settings.imu_max_samples)
-    heads = open_frames(parts, settings.max_frame_pixels)
-    w, h = _size(heads[0])
+    heads, (w, h) = open_frames(parts, settings.max_frame_pixels)
     # Validation reads shapes, times and IMU, not pixels: it runs before any decoding.
     clip = Clip(frames=np.zeros((n, h, w, 3), dtype=np.uint8), frame_t_ms=t, imu=imu)
     try:
