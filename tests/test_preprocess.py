@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from liveness.preprocess import (
     preprocess_clip,
     resample_imu,
     select_frame_indices,
+    video_to_model,
 )
 
 CFG = PreprocessConfig(num_frames=8, image_size=16, imu_per_frame=4)
@@ -174,3 +176,21 @@ def test_mirror_reflects_image_and_imu() -> None:
     assert MIRROR_IMU_SIGNS.tolist() == [-1, 1, 1, 1, -1, -1]
     v3, i3 = mirror_clip_arrays(v2, i2)
     assert np.array_equal(v3, video) and np.array_equal(i3, imu)
+
+
+def test_video_to_model_layout_and_scale() -> None:
+    rng = np.random.default_rng(2)
+    video = rng.integers(0, 256, (2, 3, 5, 4, 3), dtype=np.uint8)  # (N, T, H, W, C)
+    x = video_to_model(video)
+    assert x.shape == (2, 3, 3, 5, 4) and x.dtype == np.float32  # (N, T, C, H, W)
+    np.testing.assert_array_equal(x[1, 2, 0], video[1, 2, :, :, 0].astype(np.float32) / 255.0)
+    assert x.min() >= 0.0 and x.max() <= 1.0
+    px = video_to_model(np.array([[[[0, 255, 51]]]], dtype=np.uint8)).ravel()
+    assert px.tolist() == [0.0, 1.0, np.float32(0.2)]
+    # A single clip (T, H, W, C) works too, and channels_last keeps the frames' layout.
+    np.testing.assert_array_equal(video_to_model(video[0]), x[0])
+    np.testing.assert_array_equal(video_to_model(video, channels_last=True), np.moveaxis(x, 2, -1))
+    # Same values and strides as torch's permute, which the runtimes fed before.
+    ref = torch.from_numpy(video).permute(0, 1, 4, 2, 3).float() / 255.0
+    got = torch.from_numpy(x)
+    assert torch.equal(got, ref) and got.stride() == ref.stride()

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from liveness.config import LivenessConfig
+from liveness.preprocess import video_to_model
 
 
 class Backend(Protocol):
@@ -77,8 +78,7 @@ class TorchBackend:
 
     def __call__(self, video: np.ndarray, imu: np.ndarray, present: np.ndarray) -> np.ndarray:
         t = self._torch
-        # (B, T, S, S, 3) uint8 -> (B, T, 3, S, S) float in [0, 1], as the dataset produces.
-        v = t.from_numpy(np.ascontiguousarray(video)).permute(0, 1, 4, 2, 3).float() / 255.0
+        v = t.from_numpy(video_to_model(video))  # (B, T, 3, S, S) in [0, 1], as the dataset
         with t.no_grad():
             logits = self.model(v, t.from_numpy(imu), t.from_numpy(present.astype(np.float32)))
         return sigmoid(logits.numpy())
@@ -98,10 +98,8 @@ class OnnxBackend:
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def __call__(self, video: np.ndarray, imu: np.ndarray, present: np.ndarray) -> np.ndarray:
-        # Same tensor layout as the PyTorch path: (B, T, 3, S, S) float in [0, 1].
-        v = np.ascontiguousarray(video.transpose(0, 1, 4, 2, 3), dtype=np.float32) / 255.0
         feeds = {
-            "video": v,
+            "video": np.ascontiguousarray(video_to_model(video)),  # (B, T, 3, S, S)
             "imu": np.ascontiguousarray(imu, dtype=np.float32),
             "imu_present": present.astype(np.float32),
         }
@@ -135,7 +133,7 @@ class TfliteBackend:
         for b in range(len(video)):
             res = self.runner(
                 **{
-                    kv: video[b : b + 1].astype(np.float32) / 255.0,
+                    kv: video_to_model(video[b : b + 1], channels_last=True),
                     ki: np.ascontiguousarray(imu[b : b + 1], dtype=np.float32),
                     kp: present[b : b + 1].astype(np.float32),
                 }

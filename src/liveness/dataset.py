@@ -12,7 +12,7 @@ from torch.utils.data import Dataset
 from liveness.clip import Clip, read_clip
 from liveness.config import PreprocessConfig
 from liveness.manifest import SPLITS, ManifestRow, manifest_path, read_manifest
-from liveness.preprocess import crop_resize, mirror_clip_arrays, preprocess_clip
+from liveness.preprocess import crop_resize, mirror_clip_arrays, preprocess_clip, video_to_model
 
 ATTACKS = ("none", "print", "replay", "injection")  # index = the `attack` target
 
@@ -114,22 +114,22 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         video_u8: np.ndarray = out["video"]  # (T, S, S, 3) uint8
         imu: np.ndarray = out["imu"]  # (T, K, 6) float32
         present = bool(out["imu_present"])
-        video = video_u8.astype(np.float32) / 255.0
         label, attack = float(row.is_live), row.attack
         swapped = rng is not None and present and row.is_live and rng.random() < self.imu_swap
         if swapped:
             assert rng is not None
             imu = self._mismatched_imu(i, imu, rng)
             label, attack = 0.0, "injection"
+        if rng is not None and rng.random() < MIRROR_P:
+            video_u8, imu = mirror_clip_arrays(video_u8, imu)
+        video = video_to_model(video_u8)  # (T, 3, S, S) float32
         if rng is not None:
-            if rng.random() < MIRROR_P:
-                video, imu = mirror_clip_arrays(video, imu)
             video = photometric_jitter(video, rng)
             if present and not swapped and rng.random() < self.imu_dropout:
                 imu = np.zeros_like(imu)
                 present = False
         return {
-            "video": torch.from_numpy(np.ascontiguousarray(video.transpose(0, 3, 1, 2))),
+            "video": torch.from_numpy(np.ascontiguousarray(video)),
             "imu": torch.from_numpy(np.ascontiguousarray(imu, dtype=np.float32)),
             "imu_present": torch.tensor(float(present), dtype=torch.float32),
             "label": torch.tensor(label, dtype=torch.float32),
@@ -157,7 +157,7 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
 def photometric_jitter(video: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Small brightness / contrast / gamma change, one draw for the whole clip.
 
-    video: (T, H, W, 3) float32 in [0, 1] -> same shape, clipped to [0, 1].
+    video: float32 in [0, 1], any layout -> same shape, clipped to [0, 1].
     """
     gamma = float(np.exp(rng.uniform(-GAMMA, GAMMA)))
     contrast = float(rng.uniform(1.0 - CONTRAST, 1.0 + CONTRAST))

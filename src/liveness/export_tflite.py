@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from liveness.config import LivenessConfig
+from liveness.preprocess import video_to_model
 
 if TYPE_CHECKING:
     from liveness.parity import Batch
@@ -51,7 +52,7 @@ def _channels_last(model: Any) -> Any:
 
 def _feeds(batch: Batch, i: int) -> dict[str, np.ndarray]:
     return {
-        "args_0": batch.video[i : i + 1].astype(np.float32) / 255.0,
+        "args_0": video_to_model(batch.video[i : i + 1], channels_last=True),
         "args_1": batch.imu[i : i + 1].astype(np.float32),
         "args_2": batch.present[i : i + 1].astype(np.float32),
     }

@@ -81,12 +81,13 @@ def reference_probs(model: Any, batch: Batch) -> np.ndarray:
     import torch
 
     from liveness.backends import sigmoid
+    from liveness.preprocess import video_to_model
 
     out = []
     with torch.no_grad():
         for i in range(0, len(batch), 32):
             sl = slice(i, i + 32)
-            v = torch.from_numpy(batch.video[sl]).permute(0, 1, 4, 2, 3).float() / 255.0
+            v = torch.from_numpy(video_to_model(batch.video[sl]))
             p = torch.from_numpy(batch.present[sl].astype(np.float32))
             out.append(model(v, torch.from_numpy(batch.imu[sl]), p).numpy())
     return sigmoid(np.concatenate(out))

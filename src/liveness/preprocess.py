@@ -125,6 +125,18 @@ def preprocess_clip(clip: Clip, cfg: PreprocessConfig, shift: float = 0.0) -> di
     }
 
 
+def video_to_model(video: np.ndarray, channels_last: bool = False) -> np.ndarray:
+    """uint8 frames (..., H, W, C) -> the model's float32 input (..., C, H, W) in [0, 1].
+
+    Takes (N, T, H, W, C) batches and single (T, H, W, C) clips alike. The result is a
+    transposed view of a contiguous channels-last array (the strides torch's permute gives);
+    wrap it in np.ascontiguousarray where a runtime needs contiguous memory.
+    `channels_last=True` keeps (..., H, W, C): the exported TFLite files' layout.
+    """
+    x = np.ascontiguousarray(video).astype(np.float32) / 255.0
+    return x if channels_last else np.moveaxis(x, -1, -3)
+
+
 def mirror_clip_arrays(video: np.ndarray, imu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mirror a clip left-right with the physically matching IMU reflection.
 
