@@ -1,4 +1,4 @@
-"""`liveness evaluate`: ISO/IEC 30107-3 report of a checkpoint on a split, at its threshold."""
+"""`liveness evaluate`: the scoring loop (shared with training) and the ISO/IEC 30107-3 report."""
 
 from __future__ import annotations
 
@@ -7,14 +7,38 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import DataLoader
+from tqdm import tqdm
 
 from liveness import metrics
 from liveness.checkpoint import model_from_checkpoint
-from liveness.dataset import ClipDataset
+from liveness.dataset import ATTACKS, ClipDataset
 from liveness.report import write_report
-from liveness.train import evaluate
+
+
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """Move a batch of tensors to `device` (asynchronously where it can)."""
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, loader: DataLoader[Any], device: torch.device, progress: bool = True
+) -> dict[str, np.ndarray]:
+    """Scores (probability live) with labels, species and sensor availability of every clip."""
+    model.eval()
+    out: dict[str, list[np.ndarray]] = {"score": [], "is_live": [], "attack": [], "has_imu": []}
+    for batch in tqdm(loader, desc="eval", unit="batch", disable=not progress, leave=False):
+        b = to_device(batch, device)
+        p = torch.sigmoid(model(b["video"], b["imu"], b["imu_present"]))
+        out["score"].append(p.cpu().numpy())
+        out["is_live"].append(batch["label"].numpy() > 0.5)
+        out["attack"].append(np.array([ATTACKS[i] for i in batch["attack"].tolist()]))
+        out["has_imu"].append(batch["imu_present"].numpy() > 0.5)
+    return {k: np.concatenate(v) for k, v in out.items()}
 
 
 def evaluate_checkpoint(

@@ -1,4 +1,4 @@
-"""`liveness train`: train_one_epoch / evaluate / main; resumable, runs unchanged under torchrun."""
+"""`liveness train`: train_one_epoch and main; resumable, runs unchanged under torchrun."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -23,7 +22,8 @@ from tqdm import tqdm
 from liveness import metrics
 from liveness.checkpoint import load_checkpoint, save_checkpoint
 from liveness.config import LivenessConfig
-from liveness.dataset import ATTACKS, ClipDataset
+from liveness.dataset import ClipDataset
+from liveness.evaluate import evaluate, to_device
 from liveness.model import LivenessNet
 
 
@@ -71,10 +71,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
-    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-
-
 def train_one_epoch(
     model: nn.Module,
     loader: DataLoader[Any],
@@ -93,7 +89,7 @@ def train_one_epoch(
     tot_loss, tot_ok, n, steps = 0.0, 0.0, 0, 0
     bar = tqdm(loader, desc=f"epoch {epoch}", unit="batch", disable=not progress, leave=False)
     for batch in bar:
-        b = _to(batch, device)
+        b = to_device(batch, device)
         logits, ego, gyro = model(b["video"], b["imu"], b["imu_present"], return_motion=True)
         # Class balancing by loss weight (works with DistributedSampler, unlike resampling).
         weight = torch.where(b["label"] > 0.5, w_live, w_spoof)
@@ -116,23 +112,6 @@ def train_one_epoch(
         if max_steps and steps >= max_steps:
             break
     return {"loss": tot_loss / max(n, 1), "acc": tot_ok / max(n, 1), "steps": float(steps)}
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module, loader: DataLoader[Any], device: torch.device, progress: bool = True
-) -> dict[str, np.ndarray]:
-    """Scores (probability live) with labels, species and sensor availability of every clip."""
-    model.eval()
-    out: dict[str, list[np.ndarray]] = {"score": [], "is_live": [], "attack": [], "has_imu": []}
-    for batch in tqdm(loader, desc="eval", unit="batch", disable=not progress, leave=False):
-        b = _to(batch, device)
-        p = torch.sigmoid(model(b["video"], b["imu"], b["imu_present"]))
-        out["score"].append(p.cpu().numpy())
-        out["is_live"].append(batch["label"].numpy() > 0.5)
-        out["attack"].append(np.array([ATTACKS[i] for i in batch["attack"].tolist()]))
-        out["has_imu"].append(batch["imu_present"].numpy() > 0.5)
-    return {k: np.concatenate(v) for k, v in out.items()}
 
 
 def weights_digest(model: nn.Module) -> str:
