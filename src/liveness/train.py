@@ -1,18 +1,16 @@
-"""`liveness train`: train_one_epoch and main; resumable, runs unchanged under torchrun."""
+"""`liveness train`: data, model and optimiser, resume, epoch loop, calibration (torchrun too)."""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
-import os
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -23,6 +21,7 @@ from liveness import metrics
 from liveness.checkpoint import load_checkpoint, save_checkpoint
 from liveness.config import LivenessConfig
 from liveness.dataset import ClipDataset
+from liveness.ddp import finish_ranks, seed_everything, setup_distributed
 from liveness.evaluate import evaluate, to_device
 from liveness.model import LivenessNet
 
@@ -48,27 +47,6 @@ class TrainArgs:
     calib_target: float = 0.01  # threshold rule: worst-species APCER <= this on val
     cache: bool = True
     progress: bool = True
-
-
-def setup_distributed() -> tuple[int, int, torch.device]:
-    """(rank, world size, device). Under torchrun, joins the process group (gloo on CPU)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    if world > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-    if torch.cuda.is_available():
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        return rank, world, torch.device("cuda", local)
-    return rank, world, torch.device("cpu")
-
-
-def seed_everything(seed: int) -> None:
-    # numpy randomness in this project always comes from explicit Generators, never the
-    # global state; Python's and torch's global generators are seeded here.
-    random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def train_one_epoch(
@@ -114,15 +92,6 @@ def train_one_epoch(
     return {"loss": tot_loss / max(n, 1), "acc": tot_ok / max(n, 1), "steps": float(steps)}
 
 
-def weights_digest(model: nn.Module) -> str:
-    """sha256 over all parameters and buffers: equal on every DDP rank after a step."""
-    h = hashlib.sha256()
-    for k, v in sorted(model.state_dict().items()):
-        h.update(k.encode())
-        h.update(v.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
 def plot_curves(history: list[dict[str, float]], path: Path) -> None:
     import matplotlib
 
@@ -147,26 +116,14 @@ def plot_curves(history: list[dict[str, float]], path: Path) -> None:
     plt.close(fig)
 
 
-def main(args: TrainArgs) -> Path:
-    """Train; rank 0 writes last.pt and best.pt (best val AUC), calibrates the threshold on the
-    validation split and stores it in best.pt's configuration. Returns best.pt's path."""
-    rank, world, device = setup_distributed()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    seed_everything(args.seed)
-    out = Path(args.out)
-    if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-    cfg = args.config
-    start_epoch, best_auc, history = 0, -1.0, []
-    ck = None
-    if args.resume:
-        ck = load_checkpoint(args.resume)
-        cfg = LivenessConfig.from_dict(ck["config"])
-    model = LivenessNet(cfg).to(device)
-    pp = cfg.preprocess
+def load_data(
+    args: TrainArgs, cfg: LivenessConfig, rank: int, world: int
+) -> tuple[DataLoader[Any], DataLoader[Any], tuple[float, float]]:
+    """Train and val loaders (train sharded by a DistributedSampler under torchrun) and the
+    class weights (spoof, live) that balance the training loss."""
     # The swap teaches motion consistency; pointless (pure label noise) without the IMU.
     swap = args.imu_swap if cfg.model.use_imu and cfg.model.use_video else 0.0
+    pp = cfg.preprocess
     train_ds = ClipDataset(
         args.data,
         "train",
@@ -199,57 +156,101 @@ def main(args: TrainArgs) -> Path:
         persistent_workers=args.workers > 0,
     )
     val_dl = DataLoader(val_ds, args.batch_size * 2, shuffle=False, num_workers=args.workers)
-    net: nn.Module = model
-    if world > 1:
-        net = nn.parallel.DistributedDataParallel(model)
+    return train_dl, val_dl, class_weight
+
+
+def make_optimizer(
+    model: nn.Module, args: TrainArgs, steps_per_epoch: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """AdamW, and a schedule of linear warm-up then cosine to zero over the run's steps."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    total = max(1, args.epochs * len(train_dl))
+    total = max(1, args.epochs * steps_per_epoch)
     if args.max_steps:
         total = min(total, args.max_steps)
 
-    def lr_at(step: int) -> float:  # linear warm-up, then cosine to zero
+    def lr_at(step: int) -> float:
         if step < args.warmup_steps:
             return (step + 1) / args.warmup_steps
-        return 0.5 * (
-            1
-            + math.cos(
-                math.pi * min(1.0, (step - args.warmup_steps) / max(1, total - args.warmup_steps))
-            )
-        )
+        done = min(1.0, (step - args.warmup_steps) / max(1, total - args.warmup_steps))
+        return 0.5 * (1 + math.cos(math.pi * done))
 
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
-    if ck is not None:
-        model.load_state_dict(ck["model"])
-        optimizer.load_state_dict(ck["optimizer"])
-        scheduler.load_state_dict(ck["scheduler"])
-        start_epoch, best_auc, history = ck["epoch"] + 1, ck["best_auc"], ck["history"]
-        torch.set_rng_state(ck["rng_torch"])
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
+
+
+@dataclass
+class RunState:
+    """Where the run stands: the next epoch, the best val AUC so far, one record per epoch."""
+
+    start_epoch: int = 0
+    best_auc: float = -1.0
+    history: list[dict[str, float]] = dataclasses.field(default_factory=list)
+
+
+def resume(
+    ck: dict[str, Any],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+) -> RunState:
+    """Restore weights, optimiser, schedule and torch's RNG from a last.pt; carry on after it."""
+    model.load_state_dict(ck["model"])
+    optimizer.load_state_dict(ck["optimizer"])
+    scheduler.load_state_dict(ck["scheduler"])
+    torch.set_rng_state(ck["rng_torch"])
+    return RunState(ck["epoch"] + 1, ck["best_auc"], ck["history"])
+
+
+def epoch_record(
+    epoch: int, tr: dict[str, float], ev: dict[str, np.ndarray], t0: float
+) -> dict[str, float]:
+    """One line of the history: training loss and accuracy, val AUC and EER, seconds taken."""
+    val_auc = metrics.auc(ev["score"], ev["is_live"])
+    val_eer, _ = metrics.eer(ev["score"], ev["is_live"])
+    return {
+        "epoch": epoch,
+        "train_loss": tr["loss"],
+        "train_acc": tr["acc"],
+        "steps": tr["steps"],
+        "val_auc": val_auc,
+        "val_eer": val_eer,
+        "seconds": time.time() - t0,
+    }
+
+
+def main(args: TrainArgs) -> Path:
+    """Train; rank 0 writes last.pt and best.pt (best val AUC), calibrates the threshold on the
+    validation split and stores it in best.pt's configuration. Returns best.pt's path."""
+    rank, world, device = setup_distributed()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    out = Path(args.out)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    ck = load_checkpoint(args.resume) if args.resume else None
+    cfg = LivenessConfig.from_dict(ck["config"]) if ck is not None else args.config
+
+    model = LivenessNet(cfg).to(device)
+    train_dl, val_dl, class_weight = load_data(args, cfg, rank, world)
+    net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    optimizer, scheduler = make_optimizer(model, args, len(train_dl))
+    run = resume(ck, model, optimizer, scheduler) if ck is not None else RunState()
+
     show = args.progress and rank == 0
-    steps_done = int(sum(h.get("steps", 0) for h in history))
-    for epoch in range(start_epoch, args.epochs):
-        if isinstance(sampler, DistributedSampler):
-            sampler.set_epoch(epoch)
+    aux = args.aux_weight if cfg.model.motion_aux else 0.0
+    steps_done = int(sum(h.get("steps", 0) for h in run.history))
+    for epoch in range(run.start_epoch, args.epochs):
+        if isinstance(train_dl.sampler, DistributedSampler):
+            train_dl.sampler.set_epoch(epoch)
         t0 = time.time()
         left = args.max_steps - steps_done if args.max_steps else 0
-        aux = args.aux_weight if cfg.model.motion_aux else 0.0
         tr = train_one_epoch(
             net, train_dl, optimizer, scheduler, class_weight, epoch, device, left, show, aux
         )
         steps_done += int(tr["steps"])
         if rank == 0:
-            ev = evaluate(model, val_dl, device, show)
-            val_auc = metrics.auc(ev["score"], ev["is_live"])
-            val_eer, _ = metrics.eer(ev["score"], ev["is_live"])
-            rec = {
-                "epoch": epoch,
-                "train_loss": tr["loss"],
-                "train_acc": tr["acc"],
-                "steps": tr["steps"],
-                "val_auc": val_auc,
-                "val_eer": val_eer,
-                "seconds": time.time() - t0,
-            }
-            history.append(rec)
+            rec = epoch_record(epoch, tr, evaluate(model, val_dl, device, show), t0)
+            run.history.append(rec)
             print(json.dumps(rec), flush=True)
             state = {
                 "model": model.state_dict(),
@@ -258,25 +259,20 @@ def main(args: TrainArgs) -> Path:
                 "epoch": epoch,
                 "config": cfg.to_dict(),
                 "train_args": {k: v for k, v in dataclasses.asdict(args).items() if k != "config"},
-                "history": history,
+                "history": run.history,
                 "rng_torch": torch.get_rng_state(),
-                "best_auc": max(best_auc, val_auc),
+                "best_auc": max(run.best_auc, rec["val_auc"]),
             }
             save_checkpoint(out / "last.pt", state)
-            if val_auc > best_auc:
-                best_auc = val_auc
+            if rec["val_auc"] > run.best_auc:
+                run.best_auc = rec["val_auc"]
                 save_checkpoint(out / "best.pt", state)
-            plot_curves(history, out / "curves.png")
+            plot_curves(run.history, out / "curves.png")
         if args.max_steps and steps_done >= args.max_steps:
             break
+
     if world > 1:
-        # DDP keeps parameters in step; batch-norm running statistics are updated by each
-        # rank's own last forward, so take rank 0's (the ones it saved) everywhere.
-        for buf in model.buffers():
-            dist.broadcast(buf, src=0)
-        digest = weights_digest(model)
-        (out / f"weights_rank{rank}.sha256").write_text(digest + "\n")
-        dist.barrier()
+        finish_ranks(model, out, rank)
     if rank == 0:
         calibrate(out / "best.pt", val_dl, device, args.calib_target, show)
     if world > 1:
