@@ -9,9 +9,10 @@ import pytest
 
 from liveness.config import GRAVITY, SynthConfig
 from liveness.synth import capture, clipgen
-from liveness.synth.clipgen import ClipSpec, render_clip
+from liveness.synth.clipgen import render_clip
 from liveness.synth.face import sample_atlas
 from liveness.synth.geometry import look_at, matrix_to_rotvec, rotvec_to_matrix
+from liveness.synth.spec import ClipSpec
 from liveness.synth.trajectory import (
     DevicePath,
     RigidPath,

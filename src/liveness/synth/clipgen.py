@@ -10,6 +10,7 @@ import numpy as np
 from liveness.config import SynthConfig
 from liveness.synth.capture import FACE, live_capture
 from liveness.synth.face import Atlas
+from liveness.synth.spec import ClipSpec
 from liveness.synth.staging import attack_capture
 from liveness.synth.trajectory import (
     CHALLENGES,
@@ -21,18 +22,6 @@ from liveness.synth.trajectory import (
     sample_device_path,
     sample_times,
 )
-
-
-@dataclass
-class ClipSpec:
-    """What to render: decided up front so that plans are deterministic and cheap."""
-
-    index: int
-    subject: int
-    attack: str  # none | print | replay | injection
-    variant: str
-    has_imu: bool
-    challenge: str
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -11,11 +11,8 @@ from liveness.synth.attacks import PrintLook, ScreenLook, Sheet, StaticPose
 from liveness.synth.capture import FACE, Capture, half_tans, linear, live_capture
 from liveness.synth.face import Atlas
 from liveness.synth.geometry import rotvec_to_matrix
+from liveness.synth.spec import ClipSpec
 from liveness.synth.trajectory import CHALLENGES, DevicePath, RigidPath, Wobble, sample_device_path
-
-if TYPE_CHECKING:
-    from liveness.synth.clipgen import ClipSpec
-
 
 DISTANCES = {  # (rig, closeup, held) ranges of the instrument's distance to the lens, m
     "print": ((0.06, 0.12), (0.12, 0.2), (0.2, 0.4)),
