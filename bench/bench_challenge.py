@@ -26,8 +26,8 @@ from liveness.server.challenge import (
     parse_challenge,
     video_cues,
 )
+from liveness.synth.atlas import sample_atlas
 from liveness.synth.capture import live_capture
-from liveness.synth.face import sample_atlas
 from liveness.synth.scene import Person
 from liveness.synth.sequence import render_sequence
 from liveness.synth.trajectory import DevicePath, Wobble, min_jerk, sample_times

@@ -26,8 +26,8 @@ from playwright import sync_api
 from liveness.clip import Clip, write_clip
 from liveness.config import SynthConfig
 from liveness.predict import Predictor, load_predictor, predict_paths
+from liveness.synth.atlas import sample_atlas
 from liveness.synth.clipgen import render_clip
-from liveness.synth.face import sample_atlas
 from liveness.synth.spec import ClipSpec
 
 from .browser_util import (

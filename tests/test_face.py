@@ -19,8 +19,8 @@ from liveness.face import (
     in_guide,
     letterbox,
 )
+from liveness.synth.atlas import sample_atlas
 from liveness.synth.clipgen import render_clip
-from liveness.synth.face import sample_atlas
 from liveness.synth.scene import wall_texture
 from liveness.synth.spec import ClipSpec
 from liveness.synth.trajectory import CHALLENGES

@@ -21,8 +21,8 @@ from liveness.server.challenge import (
     judge_video,
     parse_challenge,
 )
+from liveness.synth.atlas import sample_atlas
 from liveness.synth.capture import live_capture
-from liveness.synth.face import sample_atlas
 from liveness.synth.scene import Person
 from liveness.synth.sequence import render_sequence
 from liveness.synth.trajectory import DevicePath, Wobble, imu_from_pose, min_jerk

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from liveness.config import SynthConfig
-from liveness.synth.face import Atlas, to_linear
+from liveness.synth.atlas import Atlas, to_linear
 from liveness.synth.geometry import focal_px, pixel_rays
 from liveness.synth.imaging import CameraModel
 from liveness.synth.scene import Lighting, SceneObject, Wall, render, sample_person, wall_texture

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from liveness.config import SynthConfig
+from liveness.synth.atlas import Atlas
 from liveness.synth.capture import FACE, live_capture
-from liveness.synth.face import Atlas
 from liveness.synth.spec import ClipSpec
 from liveness.synth.staging import attack_capture
 from liveness.synth.trajectory import (

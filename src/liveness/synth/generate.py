@@ -14,8 +14,8 @@ from tqdm import tqdm
 from liveness.clip import Clip, write_clip
 from liveness.config import SynthConfig
 from liveness.manifest import ManifestRow, write_manifest
+from liveness.synth.atlas import Atlas, sample_atlas
 from liveness.synth.clipgen import render_clip
-from liveness.synth.face import Atlas, sample_atlas
 from liveness.synth.spec import ClipSpec
 from liveness.synth.trajectory import CHALLENGES
 

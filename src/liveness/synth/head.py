@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from liveness.synth.face import N_PHI, N_THETA, Atlas
+from liveness.synth.atlas import N_PHI, N_THETA, Atlas
 from liveness.synth.geometry import ray_ellipsoid
 
 MARCH_STEPS = 8  # samples between the outer and inner bounding ellipsoids
