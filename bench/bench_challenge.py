@@ -15,9 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from liveness.config import SynthConfig
-from liveness.face import FaceDetector
-from liveness.server.challenge import (
+from liveness.challenge import (
     VIDEO_TURN_SHARE,
     _judge,
     challenge_set,
@@ -26,6 +24,8 @@ from liveness.server.challenge import (
     parse_challenge,
     video_cues,
 )
+from liveness.config import SynthConfig
+from liveness.face import FaceDetector
 from liveness.synth.atlas import sample_atlas
 from liveness.synth.capture import live_capture
 from liveness.synth.scene import Person

@@ -136,7 +136,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from liveness.server.challenge import challenge_set
+    from liveness.challenge import challenge_set
     from liveness.server.serve import ServeOptions, run_server
     from liveness.server.settings import ServerSettings, default_sessions_url
 

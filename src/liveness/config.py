@@ -92,6 +92,70 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class MotionConfig:
+    """The motion-agreement check (liveness.motion): tracking, fitting and what agreement means."""
+
+    hfov_deg: float = 65.0  # horizontal field of view prior (CONTRACT.md: 50–80°, most 60–70°)
+    max_side: int = 320  # frames are tracked at most this large (longest side, px)
+    max_corners: int = 150
+    min_points: int = 8  # tracked points a fit needs
+    lk_window: int = 15
+    lk_levels: int = 2
+    irls_iters: int = 4
+    robust_px: float = 0.5  # Cauchy scale of the flow residual, px at the tracked size
+    min_conf: float = 0.3  # a background fit below this hands the interval to the face region
+    face_weight: float = 0.5  # the face moves by itself too: its fits count half
+    min_intervals: int = 5
+    detail_sigma_ms: float = 120.0  # the slow part is a Gaussian of this width
+    detail_share: float = 0.5  # weight of the fast part in the agreement score
+    offset_ms: float = 80.0  # genuine clock offset between frame and sensor stamps (searched)
+    wide_ms: float = 500.0  # searched to find a shifted stream (a finding, never accepted)
+    step_ms: float = 5.0
+    offset_margin: float = 0.1  # how much better the wide search must be to be a finding
+    offset_min_score: float = 0.6  # ... and how good in itself (a clear peak, not noise)
+    min_motion_deg_s: float = 3.0  # below this on both sides there is nothing to compare
+    still_deg_s: float = 1.5  # a side slower than this rests
+    still_ratio: float = 3.0  # ... while the other moves this many times faster
+    min_score: float = 0.5
+    gain_range: tuple[float, float] = (0.25, 2.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MotionConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw: dict[str, Any] = {k: v for k, v in d.items() if k in names}
+        if "gain_range" in kw:
+            kw["gain_range"] = tuple(kw["gain_range"])
+        return cls(**kw)
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Late fusion of the network's score and the motion agreement (liveness.decision).
+
+    score = sigmoid(w_model·logit(p) + has_imu·(w_motion·(agreement − 0.5) + b_imu) + bias),
+    fitted by logistic regression on the validation split (`liveness calibrate`). The defaults
+    leave the network's score unchanged (what a model calibrated before the fusion existed gets).
+    """
+
+    w_model: float = 1.0
+    w_motion: float = 0.0
+    b_imu: float = 0.0
+    bias: float = 0.0
+    rule: str = "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FusionConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass(frozen=True)
 class LivenessConfig:
     """Everything needed to rebuild a model and use it: saved in checkpoints and exports."""
 
@@ -99,6 +163,8 @@ class LivenessConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     threshold: float = 0.5  # score >= threshold -> live; calibrated on the validation split
     threshold_rule: str = "uncalibrated"
+    motion: MotionConfig = field(default_factory=MotionConfig)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
 
     def modalities(self, imu_present: bool) -> list[str]:
         """Which inputs a prediction actually used (reported with every score)."""
@@ -113,6 +179,8 @@ class LivenessConfig:
             "model": self.model.to_dict(),
             "threshold": self.threshold,
             "threshold_rule": self.threshold_rule,
+            "motion": self.motion.to_dict(),
+            "fusion": self.fusion.to_dict(),
         }
 
     @classmethod
@@ -122,4 +190,6 @@ class LivenessConfig:
             model=ModelConfig.from_dict(d.get("model", {})),
             threshold=float(d.get("threshold", 0.5)),
             threshold_rule=str(d.get("threshold_rule", "uncalibrated")),
+            motion=MotionConfig.from_dict(d.get("motion", {})),
+            fusion=FusionConfig.from_dict(d.get("fusion", {})),
         )

@@ -13,7 +13,9 @@ import numpy as np
 from liveness.backends import Backend, open_backend
 from liveness.clip import Clip, ClipError, read_clip
 from liveness.config import LivenessConfig
+from liveness.decision import decide
 from liveness.face import FaceCheck, FaceDetector, face_check, probe_indices
+from liveness.motion import Agreement, agreement
 from liveness.preprocess import preprocess_clip, select_frame_indices
 
 MODELS = Path(__file__).parent / "models"
@@ -57,23 +59,35 @@ class Predictor:
     def predict_arrays(self, video: np.ndarray, imu: np.ndarray, present: np.ndarray) -> np.ndarray:
         return self.backend(video, imu.astype(np.float32), present)
 
-    def predict_inputs(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Score preprocessed clips (outputs of preprocess_clip) as one batch."""
+    def motion(self, clip: Clip) -> Agreement:
+        """The motion agreement of a capture (all its frames against its gyro)."""
+        hfov = clip.meta.get("hfov_deg") if isinstance(clip.meta, dict) else None
+        hfov = float(hfov) if isinstance(hfov, int | float) and 30 <= hfov <= 120 else None
+        return agreement(clip.frames, clip.frame_t_ms, clip.imu, self.config.motion, hfov)[0]
+
+    def predict_inputs(
+        self, items: list[dict[str, Any]], motions: list[Agreement | None] | None = None
+    ) -> list[dict[str, Any]]:
+        """Score preprocessed clips (outputs of preprocess_clip) as one batch and decide each
+        (liveness.decision) with its motion agreement (None: not measured)."""
         video = np.stack([it["video"] for it in items])
         imu = np.stack([it["imu"] for it in items])
         present = np.array([bool(it["imu_present"]) for it in items])
         scores = self.predict_arrays(video, imu, present)
+        motions = motions if motions is not None else [None] * len(items)
         out = []
-        for s, it in zip(scores, items, strict=True):
-            out.append(
-                {
-                    "live": bool(s >= self.threshold),
-                    "score": round(float(s), 6),
-                    "threshold": round(self.threshold, 6),
-                    "modalities": self.config.modalities(bool(it["imu_present"])),
-                }
-            )
+        for s, it, m in zip(scores, items, motions, strict=True):
+            out.append(decide(float(s), bool(it["imu_present"]), m, self.config).to_dict())
         return out
+
+    def assess(self, clip: Clip) -> dict[str, Any]:
+        """The whole verdict for one capture: face check, network, motion agreement, policy.
+        A capture without a face is refused {"live": false, "rejected": "no_face", "error"}."""
+        fc = self.check_face(clip)
+        if fc is not None and not fc.ok:
+            return {"live": False, "rejected": "no_face", "error": fc.reason}
+        item = preprocess_clip(clip, self.config.preprocess)
+        return self.predict_inputs([item], [self.motion(clip) if clip.imu is not None else None])[0]
 
 
 def load_predictor(
@@ -98,12 +112,12 @@ def predict_paths(
 
     Clips are read and preprocessed one by one and scored in batches of `batch_size`.
     """
-    pending: list[tuple[str, dict[str, Any]]] = []
+    pending: list[tuple[str, dict[str, Any], Agreement | None]] = []
 
     def flush() -> Iterator[dict[str, Any]]:
         if pending:
-            res = predictor.predict_inputs([x for _, x in pending])
-            for (path, _), r in zip(pending, res, strict=True):
+            res = predictor.predict_inputs([x for _, x, _ in pending], [m for *_, m in pending])
+            for (path, _, _), r in zip(pending, res, strict=True):
                 yield {"clip": path, **r}
             pending.clear()
 
@@ -121,7 +135,7 @@ def predict_paths(
             yield from flush()
             yield {"clip": path, "live": False, "rejected": "no_face", "error": fc.reason}
             continue
-        pending.append((path, item))
+        pending.append((path, item, predictor.motion(clip) if clip.imu is not None else None))
         if len(pending) >= batch_size:
             yield from flush()
     yield from flush()

@@ -8,7 +8,7 @@ __all__ = ["ServerSettings", "create_app"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: `liveness.server.challenge` etc. stay importable without building the Flask app.
+    # Lazy: `liveness.server.settings` etc. stay importable without building the Flask app.
     if name == "create_app":
         from liveness.server.app import create_app
 

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, jsonify, request
 
+from liveness import challenge as ch
 from liveness.clip import Clip
 from liveness.preprocess import preprocess_clip
-from liveness.server import challenge as ch
 from liveness.server.errors import ApiError
 from liveness.server.multipart import boundary_of, parse_form
 from liveness.server.openapi import openapi_document
@@ -129,11 +129,10 @@ def check(session_id: str) -> Any:
     clip: Clip | None = None
     try:
         t0 = time.perf_counter()
-        # With sensors, only the frames the face check and the model read are decoded (about
-        # 14 of 30); the video challenge judge (no sensors) and the audit trail use them all.
-        select = None if st.auditor is not None else _frames_used(predictor)
         form, files = _form(st)
-        clip = parse_check(request.mimetype, files, form, st.settings, select)
+        # Every frame is decoded: the motion agreement (or, without sensors, the video
+        # challenge judge) reads them all.
+        clip = parse_check(request.mimetype, files, form, st.settings)
         t_decode = time.perf_counter() - t0
         t0 = time.perf_counter()
         with st.model_lock:
@@ -141,18 +140,15 @@ def check(session_id: str) -> Any:
             if face is not None and not face.ok:
                 raise ApiError(422, "no_face", f"no face in the guide oval: {face.reason}")
             item = preprocess_clip(clip, predictor.config.preprocess)
-            result = predictor.predict_inputs([item])[0]
-        t_model = time.perf_counter() - t0
+            t_model = time.perf_counter()
+            motion = predictor.motion(clip) if clip.imu is not None else None
+            t_motion = time.perf_counter() - t_model
+            result = predictor.predict_inputs([item], [motion])[0]
+        t_model = time.perf_counter() - t0 - t_motion
         t0 = time.perf_counter()
         judged = ch.judge(cid, clip.frames, clip.frame_t_ms, clip.imu, st.settings.min_turn_deg)
         t_challenge = time.perf_counter() - t0
-        reasons = []
-        if not result["live"]:
-            reasons.append({
-                "code": "score_below_threshold",
-                "message": f"score {result['score']:.3f} is below the threshold "
-                f"{result['threshold']:.3f}",
-            })  # fmt: skip
+        reasons = list(result["reasons"])
         if not judged.followed:
             reasons.append({"code": "challenge_not_followed", "message": judged.detail})
         live = bool(result["live"] and judged.followed)
@@ -163,6 +159,8 @@ def check(session_id: str) -> Any:
             "score": result["score"],
             "threshold": result["threshold"],
             "modalities": result["modalities"],
+            "model_score": result["model_score"],
+            "motion": result.get("motion"),
             "challenge": {
                 "id": cid,
                 "followed": judged.followed,
@@ -176,6 +174,7 @@ def check(session_id: str) -> Any:
             "timing_ms": {
                 "decode": round(1000 * t_decode, 2),
                 "model": round(1000 * t_model, 2),
+                "motion": round(1000 * t_motion, 2),
                 "challenge": round(1000 * t_challenge, 2),
                 "total": round(1000 * (time.perf_counter() - t_start), 2),
             },
@@ -205,10 +204,6 @@ def _form(st: AppState) -> tuple[Any, Any]:
         body, boundary_of(request.content_type or ""),
         limits["MAX_FORM_PARTS"], limits["MAX_FORM_MEMORY_SIZE"],
     )  # fmt: skip
-
-
-def _frames_used(predictor: Any) -> Callable[[Clip], Any]:
-    return lambda c: None if c.imu is None else predictor.frames_used(c.frame_t_ms).tolist()
 
 
 def _audit(st: AppState, sid: str, clip: Clip, verdict: dict[str, Any]) -> None:

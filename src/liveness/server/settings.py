@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from liveness.challenge import DEFAULT_CHALLENGES, challenge_set
 from liveness.clip import MIN_FRAMES
-from liveness.server.challenge import DEFAULT_CHALLENGES, challenge_set
 
 
 def cache_dir() -> Path:

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from liveness.flow import focal_for, integrate_gyro, lucas_kanade, rotation_flow, to_gray
+from liveness.config import MotionConfig
+from liveness.motion import gyro_angle, gyro_over, video_motion
 
 # A step turns the phone about a device axis (CONTRACT.md axes, right-hand rule). Moving the
 # phone to the user's left around their face (or turning it in place the same way) is a
@@ -168,38 +169,19 @@ def _judge(rots: list[tuple[str, np.ndarray]], min_deg: float, source: str) -> J
 def judge_imu(cid: str, imu: np.ndarray, frame_t_ms: np.ndarray, min_deg: float) -> Judgement:
     """Integrate the gyro over each step's share of the frames' time span."""
     t = np.asarray(frame_t_ms, dtype=np.float64)
-    rots = _step_rotations(cid, t[0], t[-1], lambda a, b: integrate_gyro(imu, a, b))
+    t_imu, angle = gyro_angle(imu)
+    rots = _step_rotations(cid, t[0], t[-1], lambda a, b: gyro_over(t_imu, angle, a, b))
     return _judge(rots, min_deg, "imu")
 
 
 def video_rotation(
-    frames: np.ndarray, t_ms: np.ndarray, max_pairs: int = 15, width: int = 48
+    frames: np.ndarray, t_ms: np.ndarray, cfg: MotionConfig | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative device rotation (K, 3) rad seen in the video at times (K,), by fitting the
-    flow a small rotation predicts (flow.rotation_flow) to LK flow outside the face oval."""
-    n, w = frames.shape[0], frames.shape[2]
-    idx = np.unique(np.linspace(0, n - 1, min(n, max_pairs + 1)).round().astype(int))
-    factor = max(1, w // width)
-    grays = [to_gray(frames[i], factor) for i in idx]
-    gh, gw = grays[0].shape
-    f = focal_for(gw)
-    vv, uu = np.mgrid[0:gh, 0:gw].astype(np.float64)
-    u, v = uu.ravel() + 0.5, vv.ravel() + 0.5
-    # The background (outside the central oval, where the face sits) shows the phone's turn.
-    outside = ((u - gw / 2) / (0.3 * gw)) ** 2 + ((v - gh / 2) / (0.3 * gh)) ** 2 > 1.0
-    eps = 1e-3
-    jac = np.stack([rotation_flow(eps * e, u, v, gw, gh, f) / eps for e in np.eye(3)], -1)
-    cum = [np.zeros(3)]
-    for a, b in itertools.pairwise(grays):
-        flow, conf = lucas_kanade(a, b)
-        # Flat or saturated patches can give NaN flow/confidence: weight them out, never crash.
-        fl = np.nan_to_num(flow.reshape(-1, 2).astype(np.float64))
-        c = np.clip(np.nan_to_num(conf.ravel().astype(np.float64)), 0.0, None) * outside
-        sw = np.sqrt(c / max(c.max(), 1e-12))[:, None]
-        a_mat = (jac * sw[..., None]).reshape(-1, 3)  # (2P, 3)
-        delta, *_ = np.linalg.lstsq(a_mat, (fl * sw).reshape(-1), rcond=None)
-        cum.append(cum[-1] + delta)
-    return np.asarray(t_ms, dtype=np.float64)[idx], np.array(cum)
+    """Cumulative device rotation (K, 3) rad seen in the video at the frame times (K,): the
+    per-interval rotations of motion.video_motion (background outside the guide oval), summed."""
+    vm = video_motion(frames, t_ms, cfg or MotionConfig())
+    cum = np.vstack([np.zeros((1, 3)), np.cumsum(vm.rot, axis=0)])
+    return np.asarray(t_ms, dtype=np.float64), cum
 
 
 FACE_LEVER = 1.6  # nose tip to ear midpoint depth, inter-eye distances (face.pose_proxies)

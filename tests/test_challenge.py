@@ -7,10 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from liveness.config import SynthConfig
-from liveness.face import FaceDetector
-from liveness.flow import focal_for, rotation_flow
-from liveness.server.challenge import (
+from liveness.challenge import (
     DEFAULT_CHALLENGES,
     NAMED_SETS,
     challenge_set,
@@ -21,6 +18,9 @@ from liveness.server.challenge import (
     judge_video,
     parse_challenge,
 )
+from liveness.config import SynthConfig
+from liveness.face import FaceDetector
+from liveness.flow import focal_for, rotation_flow
 from liveness.synth.atlas import sample_atlas
 from liveness.synth.capture import live_capture
 from liveness.synth.scene import Person

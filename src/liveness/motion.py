@@ -1,0 +1,370 @@
+"""Motion agreement: the camera rotation the video shows against the rotation the gyro measured.
+
+A hand-held phone's rotation moves every image point by an amount that depends only on its pixel
+position and the focal length, not on depth; the distant background shows almost pure camera
+rotation. So the rotation fitted to the tracked background points, per frame interval, must
+follow the gyroscope integrated over the same interval, within the small clock offset a genuine
+capture has between frame and sensor stamps. An injected stream does not: it was filmed by
+another phone moving another way (or resting), or it carries a genuine recording's IMU that no
+longer lines up in time. Axes and units: ../shared/CONTRACT.md (u along −x, v along −y).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from liveness.config import MotionConfig
+
+
+def focal_px(width: float, hfov_deg: float) -> float:
+    """Pinhole focal length in pixels for an image `width` px wide seeing `hfov_deg`."""
+    return 0.5 * width / float(np.tan(np.radians(hfov_deg) / 2))
+
+
+def rotation_jacobian(
+    u: np.ndarray, v: np.ndarray, width: float, height: float, f: float
+) -> np.ndarray:
+    """(N, 2, 3): d(flow)/d(δ) at pixels (u, v) for a small device rotation δ (rad, device axes).
+
+    From the contract's projection: the ray of pixel (u, v) is p = (x, y, 1) with
+    x = −(u − cx)/f, y = −(v − cy)/f; after the device turns by δ a world point reads
+    p' = p − δ × p, and u' = cx − f p'_x / p'_z (v' likewise). To first order in δ:
+      du = f (δy (1 + x²) − δx x y − δz y),   dv = f (−δx (1 + y²) + δy x y + δz x).
+    """
+    x = -(np.asarray(u, np.float64) - width / 2) / f
+    y = -(np.asarray(v, np.float64) - height / 2) / f
+    du = np.stack([-x * y, 1 + x * x, -y], -1)
+    dv = np.stack([-(1 + y * y), x * y, x], -1)
+    return f * np.stack([du, dv], 1)
+
+
+def gray_frames(frames: np.ndarray, max_side: int) -> tuple[list[np.ndarray], float]:
+    """(T, H, W, 3) uint8 RGB -> grey uint8 frames no larger than max_side, and the scale used."""
+    import cv2
+
+    h, w = frames.shape[1:3]
+    scale = min(1.0, max_side / max(h, w))
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    out = []
+    for f in frames:
+        g = cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY)
+        out.append(g if scale == 1.0 else cv2.resize(g, size, interpolation=cv2.INTER_AREA))
+    return out, size[0] / w
+
+
+def guide_oval(width: float, height: float) -> tuple[float, float, float, float]:
+    """The page's face guide as (cx, cy, rx, ry) px: where the face is when no box is known."""
+    return width / 2, height / 2, 0.3 * width, 0.3 * height
+
+
+@dataclass
+class VideoMotion:
+    """The device rotation the video shows, per frame interval (K = frames − 1)."""
+
+    t0_ms: np.ndarray  # (K,) interval starts (frame stamps)
+    t1_ms: np.ndarray  # (K,) interval ends
+    rot: np.ndarray  # (K, 3) rad, device axes: background rotation (depth-free)
+    conf: np.ndarray  # (K,) 0..1: how well the background constrained the fit
+    rot_face: np.ndarray  # (K, 3) rad: the same fit on the face region (head motion mixes in)
+    conf_face: np.ndarray  # (K,)
+    focal_px: float  # at the tracked resolution
+    size: tuple[int, int]  # tracked (width, height)
+
+
+def _fit_rotation(
+    jac: np.ndarray, flow: np.ndarray, w0: np.ndarray, cfg: MotionConfig
+) -> tuple[np.ndarray, float]:
+    """Robust least squares flow ≈ J δ (IRLS, Cauchy weights): δ (3,) and a confidence 0..1.
+
+    jac (N, 2, 3), flow (N, 2) px, w0 (N,) prior weights. The confidence grows with the number of
+    inliers and falls with the residual and a poorly conditioned fit (few points, all in a line).
+    """
+    if len(flow) < cfg.min_points:
+        return np.zeros(3), 0.0
+    a = jac.reshape(-1, 3)
+    b = flow.reshape(-1)
+    w = np.repeat(w0, 2)
+    delta = np.zeros(3)
+    for _ in range(cfg.irls_iters):
+        sw = np.sqrt(w)
+        delta, *_ = np.linalg.lstsq(a * sw[:, None], b * sw, rcond=None)
+        r = (b - a @ delta).reshape(-1, 2)
+        e = np.hypot(r[:, 0], r[:, 1])
+        w = np.repeat(w0 / (1.0 + (e / cfg.robust_px) ** 2), 2)
+    inlier = e < 2 * cfg.robust_px
+    n_in = int(inlier.sum())
+    if n_in < cfg.min_points:
+        return delta, 0.0
+    sv = np.linalg.svd(a[np.repeat(inlier, 2)] / np.sqrt(n_in), compute_uv=False)
+    cond = float(sv[-1] / max(sv[0], 1e-12))  # ~0 when the points cannot tell the axes apart
+    conf = min(1.0, n_in / (4.0 * cfg.min_points)) * min(1.0, cond / 0.05)
+    return delta, conf
+
+
+def video_motion(
+    frames: np.ndarray,
+    t_ms: np.ndarray,
+    cfg: MotionConfig,
+    hfov_deg: float | None = None,
+    face_box: tuple[float, float, float, float] | None = None,
+) -> VideoMotion:
+    """Track corners frame to frame (OpenCV pyramidal Lucas–Kanade, re-detected every frame so
+    each interval has fresh points) and fit each interval's rotation, background and face apart.
+
+    face_box (x0, y0, x1, y1) in the frames' pixels; without it, the page's guide oval.
+    hfov_deg: the camera's horizontal field of view when known (meta.json), else cfg's prior.
+    """
+    import cv2
+
+    grays, scale = gray_frames(frames, cfg.max_side)
+    gh, gw = grays[0].shape
+    f = focal_px(gw, hfov_deg or cfg.hfov_deg)
+    if face_box is not None:
+        x0, y0, x1, y1 = (c * scale for c in face_box)
+        oval = ((x0 + x1) / 2, (y0 + y1) / 2, 0.5 * (x1 - x0) * 1.2, 0.5 * (y1 - y0) * 1.3)
+    else:
+        oval = guide_oval(gw, gh)
+    k = len(grays) - 1
+    rot, rot_face = np.zeros((k, 3)), np.zeros((k, 3))
+    conf, conf_face = np.zeros(k), np.zeros(k)
+    track: Any = cv2.calcOpticalFlowPyrLK  # (its stubs reject nextPts=None, which it documents)
+    win = (cfg.lk_window, cfg.lk_window)
+    crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.01)
+    min_dist = max(3, round(min(gw, gh) / 24))
+    for i in range(k):
+        p0 = cv2.goodFeaturesToTrack(grays[i], cfg.max_corners, 0.005, min_dist, blockSize=5)
+        if p0 is None or len(p0) < cfg.min_points:
+            continue
+        p1, st, err = track(
+            grays[i], grays[i + 1], p0, None, winSize=win, maxLevel=cfg.lk_levels, criteria=crit
+        )
+        ok = st.ravel() == 1
+        a, b = p0.reshape(-1, 2)[ok].astype(np.float64), p1.reshape(-1, 2)[ok].astype(np.float64)
+        if len(a) < cfg.min_points:
+            continue
+        u, v = a[:, 0] + 0.5, a[:, 1] + 0.5  # pixel centres
+        jac = rotation_jacobian(u, v, gw, gh, f)
+        w0 = 1.0 / (1.0 + err.ravel()[ok].astype(np.float64) / 8.0)
+        inside = ((u - oval[0]) / oval[2]) ** 2 + ((v - oval[1]) / oval[3]) ** 2 <= 1.0
+        for sel, out_r, out_c in ((~inside, rot, conf), (inside, rot_face, conf_face)):
+            d, c = _fit_rotation(jac[sel], b[sel] - a[sel], w0[sel], cfg)
+            out_r[i], out_c[i] = d, c
+    t = np.asarray(t_ms, np.float64)
+    return VideoMotion(t[:-1], t[1:], rot, conf, rot_face, conf_face, f, (gw, gh))
+
+
+def gyro_angle(imu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The gyro's running integral: stamps (N,) ms and angle (N, 3) rad (trapezoid rule)."""
+    t = imu[:, 0].astype(np.float64)
+    w = imu[:, 4:7].astype(np.float64)
+    inc = 0.5 * (w[1:] + w[:-1]) * (np.diff(t)[:, None] / 1000.0)
+    return t, np.vstack([np.zeros((1, 3)), np.cumsum(inc, axis=0)])
+
+
+def gyro_over(t: np.ndarray, angle: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+    """(..., 3): the gyro's turn over intervals [t0, t1] (ms, any shape), clamped to its span."""
+    return np.stack(
+        [np.interp(t1, t, angle[:, j]) - np.interp(t0, t, angle[:, j]) for j in range(3)], -1
+    )
+
+
+def _wcorr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted Pearson correlation along axis −2 of (..., K, 3) series, per last axis (..., 3);
+    0 where either side is flat."""
+    sw = np.maximum(w.sum(-1), 1e-12)[..., None]  # (..., 1)
+    a = a - np.einsum("...k,...kj->...j", w, a)[..., None, :] / sw[..., None]
+    b = b - np.einsum("...k,...kj->...j", w, b)[..., None, :] / sw[..., None]
+    ab = np.einsum("...k,...kj->...j", w, a * b)
+    den = np.sqrt(np.einsum("...k,...kj->...j", w, a * a) * np.einsum("...k,...kj->...j", w, b * b))
+    return np.where(den > 1e-18, ab / np.maximum(den, 1e-30), 0.0)
+
+
+def _smoother(tm: np.ndarray, sigma_ms: float) -> np.ndarray:
+    """(K, K) row-normalised Gaussian over interval mid-times: x − S @ x is the fast part."""
+    k = np.exp(-0.5 * ((tm[:, None] - tm[None, :]) / sigma_ms) ** 2)
+    return k / k.sum(1, keepdims=True)
+
+
+@dataclass
+class Agreement:
+    """How the video's rotation follows the gyro's; `status` is the finding in one word."""
+
+    status: str  # agrees | disagrees | no_motion | no_sensors | unreliable
+    score: float  # 0..1, higher = the video follows the phone (NaN without sensors)
+    offset_ms: float  # best IMU-minus-frame clock offset within the genuine range
+    r: float  # correlation of the per-interval rotations (all axes) at that offset
+    r_axes: list[float]  # the same per device axis x, y, z
+    r_detail: float  # of the fast part only (sway, tremor, move onsets): scale-free
+    gain: float  # video rotation / gyro rotation (≈1 for pure rotation at the right focal)
+    residual: float  # ‖video − gain·gyro‖² / ‖video‖² at the best offset
+    video_deg_s: float  # motion energy: RMS angular speed the video shows
+    gyro_deg_s: float  # and that the gyro measured
+    wide_offset_ms: float  # best offset over the wide search
+    wide_r: float
+    coverage: float  # share of intervals whose video fit was confident
+    findings: list[str]  # codes, see FINDINGS
+
+    def words(self) -> str:
+        """One sentence for people: what was seen, with the numbers."""
+        base = FINDINGS.get(self.status, self.status)
+        if self.status in ("no_sensors", "unreliable", "no_motion"):
+            return base
+        nums = f"r = {self.r:.2f} at {self.offset_ms:+.0f} ms"
+        extra = "; ".join(FINDINGS[f] for f in self.findings if f in FINDINGS and f != self.status)
+        return f"{base}: {nums}" + (f" ({extra})" if extra else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        def rnd(x: float, n: int = 3) -> float | None:
+            return round(float(x), n) if np.isfinite(x) else None
+
+        return {
+            "status": self.status,
+            "agrees": self.status == "agrees",
+            "score": rnd(self.score),
+            "words": self.words(),
+            "offset_ms": rnd(self.offset_ms, 1),
+            "r": rnd(self.r),
+            "r_axes": [rnd(x) for x in self.r_axes],
+            "r_detail": rnd(self.r_detail),
+            "gain": rnd(self.gain),
+            "residual": rnd(self.residual),
+            "video_deg_s": rnd(self.video_deg_s, 2),
+            "gyro_deg_s": rnd(self.gyro_deg_s, 2),
+            "wide_offset_ms": rnd(self.wide_offset_ms, 1),
+            "wide_r": rnd(self.wide_r),
+            "coverage": rnd(self.coverage),
+            "findings": list(self.findings),
+        }
+
+
+FINDINGS = {
+    "agrees": "the video's motion follows the phone's",
+    "disagrees": "the video's motion does not follow the phone's",
+    "no_motion": "the phone hardly moved: move it as asked and try again",
+    "no_sensors": "no motion sensors: judged on video only",
+    "unreliable": "too little texture or too few frames to measure the video's motion",
+    "low_correlation": "the rotations do not correlate",
+    "offset": "they line up only when the sensor stream is shifted beyond a genuine clock offset",
+    "video_moves_phone_rests": "the video moves while the phone rests",
+    "phone_moves_video_still": "the phone moves while the video is still",
+    "gain": "the video turns by a different amount than the phone",
+}
+
+
+def _nan_agreement(status: str, video_deg_s: float = np.nan, gyro_deg_s: float = np.nan,
+                   coverage: float = np.nan) -> Agreement:  # fmt: skip
+    nan = float("nan")
+    return Agreement(status, nan, nan, nan, [nan] * 3, nan, nan, nan, video_deg_s, gyro_deg_s,
+                     nan, nan, coverage, [status])  # fmt: skip
+
+
+def _rms_deg_s(rot: np.ndarray, dt_ms: np.ndarray, w: np.ndarray) -> float:
+    """RMS angular speed (deg/s) of per-interval rotations rot (K, 3), weighted."""
+    speed2 = np.sum(rot**2, 1) / (dt_ms / 1000.0) ** 2
+    return float(np.degrees(np.sqrt((w @ speed2) / max(w.sum(), 1e-12))))
+
+
+def _axis_mix(g: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(..., 3) weights of the device axes: each one's share of the gyro's weighted variance
+    (the axes the phone turned about decide; an axis it did not turn about is noise)."""
+    sw = np.maximum(w.sum(-1), 1e-12)[..., None]
+    mean = np.einsum("...k,...kj->...j", w, g) / sw
+    var = np.einsum("...k,...kj->...j", w, g * g) / sw - mean**2
+    return var / np.maximum(var.sum(-1, keepdims=True), 1e-30)
+
+
+def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agreement:
+    """The video's rotation against the gyro's over the same intervals, the clock offset searched
+    (within cfg.offset_ms: genuine; to cfg.wide_ms: to find a shifted stream).
+
+    Correlation is taken per device axis (the video's gain differs per axis: an arc around the
+    face shows less turn in the background than a turn in place) and mixed by where the phone
+    turned; the same on the fast part (what is left after a cfg.detail_sigma_ms smoothing:
+    sway, tremor, the onsets of moves), which nobody can copy from a recording of another move.
+    """
+    dt = vm.t1_ms - vm.t0_ms
+    # Per interval: the background's fit where it is confident, else the face region's.
+    use_bg = vm.conf >= cfg.min_conf
+    rot = np.where(use_bg[:, None], vm.rot, vm.rot_face)
+    w = np.where(use_bg, vm.conf, cfg.face_weight * vm.conf_face)
+    ok = w >= cfg.min_conf * cfg.face_weight
+    coverage = float(ok.mean()) if len(ok) else 0.0
+    video_deg_s = _rms_deg_s(rot[ok], dt[ok], np.ones(int(ok.sum()))) if ok.any() else float("nan")
+    if imu is None or len(imu) < 2:
+        return _nan_agreement("no_sensors", video_deg_s, coverage=coverage)
+    t_imu, angle = gyro_angle(imu)
+    inside = (vm.t0_ms >= t_imu[0]) & (vm.t1_ms <= t_imu[-1])
+    g0 = gyro_over(t_imu, angle, vm.t0_ms, vm.t1_ms)
+    gyro_deg_s = (
+        _rms_deg_s(g0[inside], dt[inside], np.ones(int(inside.sum()))) if inside.any() else 0.0
+    )
+    if ok.sum() < cfg.min_intervals:
+        return _nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage)
+    if gyro_deg_s < cfg.min_motion_deg_s and video_deg_s < cfg.min_motion_deg_s:
+        return _nan_agreement("no_motion", video_deg_s, gyro_deg_s, coverage)
+    # Every offset at once: taus (O,), the gyro over each shifted interval g (O, K, 3).
+    taus = np.arange(-cfg.wide_ms, cfg.wide_ms + 1e-9, cfg.step_ms)
+    a, b = vm.t0_ms[None] + taus[:, None], vm.t1_ms[None] + taus[:, None]
+    g = gyro_over(t_imu, angle, a, b)
+    ww = w[None] * ok[None] * ((a >= t_imu[0]) & (b <= t_imu[-1]))  # (O, K)
+    valid = (ww > 0).sum(1) >= cfg.min_intervals
+    smooth = _smoother(0.5 * (vm.t0_ms + vm.t1_ms), cfg.detail_sigma_ms)
+    fast_v = rot - smooth @ rot
+    fast_g = g - np.einsum("kl,olj->okj", smooth, g)
+    mix = _axis_mix(g, ww)
+    r_axes = _wcorr(np.broadcast_to(rot, g.shape), g, ww)  # (O, 3)
+    r = np.sum(mix * r_axes, -1)
+    r_fast = np.sum(mix * _wcorr(np.broadcast_to(fast_v, g.shape), fast_g, ww), -1)
+    s = np.where(valid, cfg.detail_share * r_fast + (1 - cfg.detail_share) * r, -np.inf)
+    if not valid.any():
+        return _nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage)
+    near = valid & (np.abs(taus) <= cfg.offset_ms + 1e-9)
+    i = int(np.argmax(np.where(near, s, -np.inf))) if near.any() else int(np.argmax(s))
+    j = int(np.argmax(s))
+    s_in, s_wide = float(s[i]), float(s[j])
+    wi, gi = ww[i], g[i]
+    gg = float(np.sum(wi[:, None] * gi**2))
+    gain = float(np.sum(wi[:, None] * rot * gi) / gg) if gg > 0 else 0.0
+    vv = float(np.sum(wi[:, None] * rot**2))
+    res = float(np.sum(wi[:, None] * (rot - gain * gi) ** 2) / max(vv, 1e-18))
+    findings = []
+    if gyro_deg_s < cfg.still_deg_s <= video_deg_s / cfg.still_ratio:
+        findings.append("video_moves_phone_rests")
+    if video_deg_s < cfg.still_deg_s <= gyro_deg_s / cfg.still_ratio:
+        findings.append("phone_moves_video_still")
+    # The best alignment lies beyond a genuine clock offset: by a margin, or the in-range best
+    # sits on the range's edge and the peak is outside (half the margin is
+    # then enough), and it is a clear peak: noise has its best somewhere too.
+    at_edge = abs(taus[i]) >= cfg.offset_ms - cfg.step_ms / 2
+    margin = cfg.offset_margin / 2 if at_edge else cfg.offset_margin
+    if abs(taus[j]) > cfg.offset_ms and s_wide - s_in > margin and s_wide >= cfg.offset_min_score:
+        findings.append("offset")
+    if s_in < cfg.min_score:
+        findings.append("low_correlation")
+    if not cfg.gain_range[0] <= gain <= cfg.gain_range[1]:
+        findings.append("gain")
+    # One number for ranking and fusion: the in-range agreement less what the wide search found
+    # better elsewhere; a side resting while the other moves pins it to 0.
+    score = float(np.clip(s_in - max(0.0, s_wide - s_in), 0.0, 1.0))
+    if "video_moves_phone_rests" in findings or "phone_moves_video_still" in findings:
+        score = 0.0
+    status = "disagrees" if findings else "agrees"
+    return Agreement(status, score, float(taus[i]), float(r[i]), [float(x) for x in r_axes[i]],
+                     float(r_fast[i]), gain, res, video_deg_s, gyro_deg_s, float(taus[j]),
+                     float(r[j]), coverage, findings)  # fmt: skip
+
+
+def agreement(
+    frames: np.ndarray,
+    t_ms: np.ndarray,
+    imu: np.ndarray | None,
+    cfg: MotionConfig,
+    hfov_deg: float | None = None,
+    face_box: tuple[float, float, float, float] | None = None,
+) -> tuple[Agreement, VideoMotion]:
+    """The whole check for one capture: video motion, then the comparison with the gyro."""
+    vm = video_motion(frames, t_ms, cfg, hfov_deg, face_box)
+    return compare(vm, imu, cfg), vm

@@ -1,0 +1,66 @@
+"""The one decision path (liveness.decision): fusion, policy refusals, what the answer says."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from liveness.config import FusionConfig, LivenessConfig
+from liveness.decision import decide, fused_score
+from liveness.motion import Agreement
+
+
+def agreement(status: str = "agrees", score: float = 0.9, findings: list[str] | None = None):
+    return Agreement(status, score, 20.0, 0.9, [0.9, 0.9, 0.5], 0.8, 0.8, 0.1, 8.0, 9.0, 20.0,
+                     0.9, 1.0, findings if findings is not None else [])  # fmt: skip
+
+
+CFG = LivenessConfig(threshold=0.5)
+
+
+@pytest.mark.parametrize("p", [0.01, 0.3, 0.5, 0.97])
+def test_default_fusion_keeps_the_network_score(p: float) -> None:
+    assert fused_score(p, 0.9, FusionConfig()) == pytest.approx(p, abs=1e-9)
+
+
+def test_agreement_raises_the_fused_score() -> None:
+    fusion = FusionConfig(w_motion=4.0)
+    low, high = fused_score(0.5, 0.1, fusion), fused_score(0.5, 0.9, fusion)
+    assert low < 0.5 < high
+    assert fused_score(0.5, None, fusion) == pytest.approx(0.5)  # no sensors: network alone
+
+
+def test_agreeing_capture_is_live_and_says_so() -> None:
+    d = decide(0.8, True, agreement(), CFG).to_dict()
+    assert d["live"] and d["modalities"] == ["video", "imu"]
+    assert d["motion"]["agrees"] and "follows" in d["motion"]["words"]
+    assert d["reasons"] == []
+
+
+def test_phone_that_did_not_move_is_refused_with_a_reason_to_retry() -> None:
+    d = decide(0.99, True, agreement("no_motion", float("nan"), ["no_motion"]), CFG)
+    assert not d.live and d.refused == "no_motion" and d.score == 0.0
+    assert "move" in d.reasons[0]["message"]
+
+
+@pytest.mark.parametrize("finding", ["video_moves_phone_rests", "phone_moves_video_still"])
+def test_physically_impossible_motion_is_refused_whatever_the_score(finding: str) -> None:
+    d = decide(0.999, True, agreement("disagrees", 0.0, [finding]), CFG)
+    assert not d.live and d.refused == "motion_mismatch"
+    assert d.to_dict()["rejected"] == "motion_mismatch"
+
+
+def test_disagreement_lowers_the_fused_score_below_threshold() -> None:
+    cfg = dataclasses.replace(CFG, fusion=FusionConfig(w_motion=6.0))
+    good = decide(0.6, True, agreement(), cfg)
+    bad = decide(0.6, True, agreement("disagrees", 0.05, ["low_correlation"]), cfg)
+    assert good.live and not bad.live
+    assert [r["code"] for r in bad.reasons] == ["motion_disagrees", "score_below_threshold"]
+
+
+def test_without_sensors_video_only() -> None:
+    d = decide(0.7, False, None, CFG).to_dict()
+    assert d["live"] and d["modalities"] == ["video"] and "motion" not in d
+    assert np.isclose(d["score"], 0.7)
