@@ -84,12 +84,37 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from liveness.evaluate import evaluate_checkpoint
+    from liveness.evaluate import evaluate_model
 
-    evaluate_checkpoint(
-        args.checkpoint, args.data, args.out, split=args.split, workers=args.workers
-    )
+    evaluate_model(args.checkpoint, args.data, args.out, split=args.split)
     print((Path(args.out) / "report.md").read_text())
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from liveness.calibrate import calibrate
+
+    res = calibrate(args.model, args.data, args.split, args.rule, args.apcer, not args.no_fusion)
+    s = res["summary"]
+    print(f"{args.model}: threshold {res['threshold']:.4f} ({res['threshold_rule']}); "
+          f"on {args.split}: worst APCER {s['apcer_max']:.3f}, BPCER {s['bpcer']:.3f}, "
+          f"AUC {s['auc']:.4f}; fusion {json.dumps(res['fusion'])}")  # fmt: skip
+    return 0
+
+
+def _motion(args: argparse.Namespace) -> int:
+    from liveness.clip import read_clip
+    from liveness.config import LivenessConfig
+    from liveness.motion import agreement, plot_agreement
+
+    for path in args.clips:
+        clip = read_clip(path)
+        a, vm = agreement(clip.frames, clip.frame_t_ms, clip.imu, LivenessConfig().motion)
+        print(json.dumps({"clip": path, **a.to_dict()}) if args.json else f"{path}: {a.words()}")
+        if args.plot:
+            out = Path(args.plot) / f"{Path(path).name}_motion.png"
+            plot_agreement(vm, clip.imu, a, out, title=str(path))
+            print(f"wrote {out}")
     return 0
 
 
@@ -237,13 +262,28 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--calib-clips", type=int, default=64, help="train clips for INT8 calibration")
     x.set_defaults(func=_export)
 
-    e = sub.add_parser("evaluate", help="ISO/IEC 30107-3 report of a checkpoint on a split")
-    e.add_argument("--checkpoint", required=True)
+    e = sub.add_parser("evaluate", help="ISO/IEC 30107-3 report of the decision path on a split")
+    e.add_argument("--checkpoint", "--model", dest="checkpoint", required=True, help="model file")
     e.add_argument("--data", required=True)
     e.add_argument("--out", required=True, help="report directory")
     e.add_argument("--split", default="test")
     e.add_argument("--workers", type=int, default=0)
     e.set_defaults(func=_evaluate)
+
+    c = sub.add_parser("calibrate", help="fit fusion + threshold on a split, into the model file")
+    c.add_argument("--model", "--checkpoint", dest="model", required=True, help=".pt/.onnx/.tflite")
+    c.add_argument("--data", required=True)
+    c.add_argument("--split", default="val")
+    c.add_argument("--rule", default="balanced", help="balanced (APCER=BPCER) or apcer")
+    c.add_argument("--apcer", type=float, default=0.01, help="target for --rule apcer")
+    c.add_argument("--no-fusion", action="store_true", help="threshold only, network score")
+    c.set_defaults(func=_calibrate)
+
+    m = sub.add_parser("motion", help="motion agreement of clips (video vs gyro), with plots")
+    m.add_argument("clips", nargs="+")
+    m.add_argument("--json", action="store_true")
+    m.add_argument("--plot", default=None, help="directory for <clip>_motion.png")
+    m.set_defaults(func=_motion)
 
     sv = sub.add_parser("serve", help="run the HTTP service (API, capture page) under gunicorn")
     sv.add_argument("--model", default=None, help="model file (default: the bundled model)")

@@ -96,10 +96,10 @@ class MotionConfig:
     """The motion-agreement check (liveness.motion): tracking, fitting and what agreement means."""
 
     hfov_deg: float = 65.0  # horizontal field of view prior (CONTRACT.md: 50–80°, most 60–70°)
-    max_side: int = 320  # frames are tracked at most this large (longest side, px)
-    max_corners: int = 150
+    max_side: int = 160  # frames are tracked at most this large (longest side, px)
+    max_corners: int = 80
     min_points: int = 8  # tracked points a fit needs
-    lk_window: int = 15
+    lk_window: int = 11
     lk_levels: int = 2
     irls_iters: int = 4
     robust_px: float = 0.5  # Cauchy scale of the flow residual, px at the tracked size

@@ -84,3 +84,55 @@ def evaluate_checkpoint(
         title=f"{Path(checkpoint).name} on {split}",
     )
     return summary
+
+
+def evaluate_model(
+    model_file: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    split: str = "test",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """The ISO report of the decision path (liveness.decision: network, motion agreement, face
+    check, policy) on `split`, beside the network alone; any model file (.pt, .onnx, .tflite).
+
+    The threshold and fusion are the ones stored in the file (calibrated on validation).
+    """
+    from liveness.calibrate import collect, decided
+    from liveness.predict import load_predictor
+
+    predictor = load_predictor(model_file)
+    cfg = predictor.config
+    scored = collect(predictor, data, split, progress)
+    s = decided(scored, cfg)
+    lv, att, has = scored["is_live"], scored["attack"], np.array(scored["has_imu"])
+    summary = metrics.summarize(s, lv, att, cfg.threshold, has_imu=has)
+    summary["network_only"] = metrics.summarize(np.array(scored["model"]), lv, att, cfg.threshold)
+    variants: dict[str, dict[str, float]] = {}
+    for key in sorted({f"{a}/{v}" for a, v in zip(att, scored["variant"], strict=True)}):
+        sel = np.array([f"{a}/{v}" == key for a, v in zip(att, scored["variant"], strict=True)])
+        acc = float(np.mean(s[sel] >= cfg.threshold))
+        row = {"n": float(sel.sum()), "accepted": acc}
+        if not key.startswith("none/"):
+            row["auc_vs_live"] = metrics.auc(np.concatenate([s[lv], s[sel]]),
+                                             np.concatenate([lv[lv], lv[sel]]))  # fmt: skip
+        variants[key] = row
+    summary["per_variant"] = variants
+    motion = [a for a in scored["motion"] if a is not None]
+    summary["motion_status"] = {
+        st: sum(a.status == st for a in motion) for st in sorted({a.status for a in motion})
+    }
+    summary.update(threshold_rule=cfg.threshold_rule, fusion=cfg.fusion.to_dict(),
+                   model=str(model_file), split=split, modalities=cfg.modalities(True))  # fmt: skip
+    o = Path(out)
+    o.mkdir(parents=True, exist_ok=True)
+    with open(o / "scores.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["clip", "attack", "variant", "has_imu", "network", "motion", "score"])
+        for i, clip in enumerate(scored["clip"]):
+            a = scored["motion"][i]
+            m = "" if a is None or not np.isfinite(a.score) else f"{a.score:.4f}"
+            w.writerow([clip, att[i], scored["variant"][i], int(has[i]),
+                        f"{scored['model'][i]:.6f}", m, f"{s[i]:.6f}"])  # fmt: skip
+    write_report(o, summary, s, lv, att, title=f"{Path(model_file).name} on {split}")
+    return summary

@@ -1,0 +1,165 @@
+"""Calibrate a model file's decision on a validation split: the late fusion and the threshold.
+
+`liveness calibrate --model FILE --data DIR` scores every clip of the split through the decision
+path's inputs (network score, motion agreement, face check), fits the fusion of the network's
+logit with the agreement score (logistic regression), picks the threshold by the stated rule and
+writes both into the file's configuration (the checkpoint, or an export's sidecar). Nothing is
+chosen on the split a report is made on: calibrate on `val`, report on `test` and `shifted`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from liveness import metrics
+from liveness.clip import read_clip
+from liveness.config import FusionConfig, LivenessConfig
+from liveness.decision import VETO, decide
+from liveness.manifest import read_manifest
+from liveness.preprocess import preprocess_clip
+
+RULES = ("balanced", "apcer")
+
+
+def collect(
+    predictor: Any, data: str | os.PathLike[str], split: str, progress: bool = True
+) -> dict[str, Any]:
+    """Per clip of `split`: network score, agreement (or None), face check, label, species."""
+    root = Path(data)
+    rows = [r for r in read_manifest(root / "manifest.csv") if split in ("all", r.split)]
+    if not rows:
+        raise ValueError(f"{root}: no clips in split {split!r}")
+    out: dict[str, list[Any]] = {k: [] for k in ("clip", "model", "motion", "face_ok", "has_imu")}
+    for r in tqdm(rows, desc=f"score {split}", unit="clip", disable=not progress):
+        clip = read_clip(root / r.clip)
+        fc = predictor.check_face(clip)
+        item = preprocess_clip(clip, predictor.config.preprocess)
+        res = predictor.predict_inputs([item])[0]
+        out["clip"].append(r.clip)
+        out["model"].append(res["model_score"])
+        out["motion"].append(predictor.motion(clip) if clip.imu is not None else None)
+        out["face_ok"].append(fc is None or fc.ok)
+        out["has_imu"].append(clip.imu is not None)
+    return {
+        **out,
+        "is_live": np.array([r.attack == "none" for r in rows]),
+        "attack": np.array([r.attack for r in rows]),
+        "variant": np.array([r.variant for r in rows]),
+    }
+
+
+def decided(scored: dict[str, Any], cfg: LivenessConfig) -> np.ndarray:
+    """The decision path's score of every collected clip (0 when refused by policy or face)."""
+    s = []
+    for m, a, imu, face in zip(
+        scored["model"], scored["motion"], scored["has_imu"], scored["face_ok"], strict=True
+    ):
+        s.append(decide(m, imu, a, cfg).score if face else 0.0)
+    return np.array(s)
+
+
+def _features(scored: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 4) features [logit p, has·(agreement − 0.5), has, 1] and which clips enter the fit
+    (face found, not refused by a veto finding)."""
+    x, keep = [], []
+    for m, a, face in zip(scored["model"], scored["motion"], scored["face_ok"], strict=True):
+        p = min(max(m, 1e-6), 1 - 1e-6)
+        usable = a is not None and a.status not in ("no_motion", "unreliable")
+        has = 1.0 if usable and np.isfinite(a.score) else 0.0
+        x.append([math.log(p / (1 - p)), has * ((a.score if has else 0.5) - 0.5), has, 1.0])
+        keep.append(face and not (a is not None and (set(a.findings) & set(VETO))))
+    return np.array(x), np.array(keep)
+
+
+def fit_fusion(scored: dict[str, Any], l2: float = 1e-2, iters: int = 50) -> FusionConfig:
+    """Logistic regression (Newton's method, a little L2) of live vs spoof on the features,
+    classes weighted equally."""
+    x, keep = _features(scored)
+    y = scored["is_live"].astype(float)
+    x, y = x[keep], y[keep]
+    w_cls = np.where(y > 0, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1))
+    beta = np.array([1.0, 0.0, 0.0, 0.0])
+    reg = l2 * np.diag([1.0, 1.0, 1.0, 0.0])
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-np.clip(x @ beta, -30, 30)))
+        grad = x.T @ (w_cls * (p - y)) + reg @ beta
+        hess = (x * (w_cls * p * (1 - p))[:, None]).T @ x + reg
+        beta = beta - np.linalg.solve(hess, grad)
+    return FusionConfig(
+        w_model=float(beta[0]), w_motion=float(beta[1]), b_imu=float(beta[2]),
+        bias=float(beta[3]), rule="logistic regression on the validation split",
+    )  # fmt: skip
+
+
+def pick_threshold(
+    scores: np.ndarray, is_live: np.ndarray, attack: np.ndarray, rule: str, apcer: float = 0.01
+) -> tuple[float, str]:
+    """`balanced`: the threshold where the worst species' APCER meets BPCER (min of their max);
+    `apcer`: the lowest threshold with every species' APCER <= `apcer`."""
+    if rule == "apcer":
+        t = metrics.calibrate_threshold(scores, is_live, attack, "apcer", apcer)
+        return float(t), f"worst-species APCER <= {apcer:g} on the calibration split"
+    cand = np.unique(scores)
+    best = min(
+        cand,
+        key=lambda t: max(
+            metrics.apcer_max(scores, is_live, attack, t), metrics.bpcer(scores, is_live, t)
+        ),
+    )
+    return float(best), "worst-species APCER = BPCER on the calibration split"
+
+
+def write_config(model_file: str | os.PathLike[str], cfg: LivenessConfig) -> None:
+    """Store the configuration in the model file's own metadata (checkpoint or sidecar)."""
+    p = Path(model_file)
+    if p.suffix in (".pt", ".pth"):
+        from liveness.checkpoint import load_checkpoint, save_checkpoint
+
+        ck = load_checkpoint(p)
+        ck["config"] = cfg.to_dict()
+        save_checkpoint(p, {k: v for k, v in ck.items() if k != "liveness_version"})
+        return
+    from liveness.backends import read_sidecar, sidecar_path
+
+    meta = read_sidecar(p)
+    meta["config"] = cfg.to_dict()
+    meta["threshold"] = cfg.threshold
+    tmp = sidecar_path(p).with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, indent=2))
+    os.replace(tmp, sidecar_path(p))
+
+
+def calibrate(
+    model_file: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    split: str = "val",
+    rule: str = "balanced",
+    apcer: float = 0.01,
+    fuse: bool = True,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Fit the fusion and the threshold on `split` and write them into `model_file`."""
+    from liveness.predict import load_predictor
+
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}")
+    predictor = load_predictor(model_file)
+    scored = collect(predictor, data, split, progress)
+    cfg = predictor.config
+    fusion = fit_fusion(scored) if fuse else FusionConfig()
+    cfg = dataclasses.replace(cfg, fusion=fusion)
+    s = decided(scored, cfg)
+    t, why = pick_threshold(s, scored["is_live"], scored["attack"], rule, apcer)
+    cfg = dataclasses.replace(cfg, threshold=t, threshold_rule=why)
+    write_config(model_file, cfg)
+    summary = metrics.summarize(s, scored["is_live"], scored["attack"], t)
+    return {"model": str(model_file), "split": split, "fusion": fusion.to_dict(),
+            "threshold": t, "threshold_rule": why, "summary": summary}  # fmt: skip

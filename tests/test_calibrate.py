@@ -1,0 +1,74 @@
+"""Calibration (liveness.calibrate): the fusion fit, the threshold rules, written into the file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from liveness.calibrate import fit_fusion, pick_threshold, write_config
+from liveness.config import FusionConfig, LivenessConfig
+from liveness.decision import fused_score
+from liveness.motion import Agreement
+from liveness.predict import BUNDLED, load_predictor
+
+
+def _agreement(score: float) -> Agreement:
+    st = "agrees" if score > 0.5 else "disagrees"
+    return Agreement(st, score, 0.0, score, [score] * 3, score, 1.0, 0.1, 8.0, 8.0, 0.0, score,
+                     1.0, [])  # fmt: skip
+
+
+def scored_set(n: int = 400, seed: int = 0) -> dict:
+    """Live clips: network ~0.7, agreement high; injections: network ~0.7 too, agreement low;
+    so only the agreement separates them, and the fit must find that."""
+    rng = np.random.default_rng(seed)
+    live = rng.random(n) < 0.5
+    model = np.clip(rng.normal(0.7, 0.1, n), 0.01, 0.99)
+    motion = np.where(live, rng.uniform(0.5, 1.0, n), rng.uniform(0.0, 0.6, n))
+    return {
+        "model": list(model),
+        "motion": [_agreement(m) for m in motion],
+        "face_ok": [True] * n,
+        "has_imu": [True] * n,
+        "is_live": live,
+        "attack": np.where(live, "none", "injection"),
+    }
+
+
+def test_fusion_learns_to_weigh_the_agreement() -> None:
+    s = scored_set()
+    f = fit_fusion(s)
+    assert f.w_motion > 2.0
+    fused = np.array(
+        [fused_score(m, a.score, f) for m, a in zip(s["model"], s["motion"], strict=True)]
+    )
+    from liveness.metrics import auc
+
+    assert auc(fused, s["is_live"]) > 0.95 > auc(np.array(s["model"]), s["is_live"])
+
+
+def test_balanced_threshold_meets_in_the_middle() -> None:
+    rng = np.random.default_rng(1)
+    live = np.r_[np.ones(200, bool), np.zeros(200, bool)]
+    scores = np.r_[rng.uniform(0.4, 1.0, 200), rng.uniform(0.0, 0.6, 200)]
+    t, rule = pick_threshold(scores, live, np.where(live, "none", "print"), "balanced")
+    assert 0.45 < t < 0.55 and "APCER = BPCER" in rule
+    t1, _ = pick_threshold(scores, live, np.where(live, "none", "print"), "apcer", 0.01)
+    assert t1 > t
+
+
+def test_write_config_into_an_export_sidecar(tmp_path: Path) -> None:
+    model = tmp_path / "m.tflite"
+    shutil.copy(BUNDLED, model)
+    shutil.copy(str(BUNDLED) + ".json", str(model) + ".json")
+    cfg = load_predictor(model, check_face=False).config
+    new = LivenessConfig.from_dict({**cfg.to_dict(), "threshold": 0.4321})
+    new = LivenessConfig(new.preprocess, new.model, 0.4321, "test rule", new.motion,
+                         FusionConfig(w_motion=3.0, rule="test"))  # fmt: skip
+    write_config(model, new)
+    again = load_predictor(model, check_face=False)
+    assert again.threshold == 0.4321 and again.config.fusion.w_motion == 3.0
+    assert json.loads(Path(str(model) + ".json").read_text())["threshold"] == 0.4321
