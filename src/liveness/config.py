@@ -97,9 +97,10 @@ class MotionConfig:
 
     hfov_deg: float = 65.0  # horizontal field of view prior (CONTRACT.md: 50–80°, most 60–70°)
     max_side: int = 160  # frames are tracked at most this large (longest side, px)
-    max_corners: int = 80
+    max_corners: int = 150
     min_points: int = 8  # tracked points a fit needs
-    lk_window: int = 11
+    shoulder_line: float = 100.0  # background only above face centre + this × the oval's height/2
+    lk_window: int = 15
     lk_levels: int = 2
     irls_iters: int = 4
     robust_px: float = 0.5  # Cauchy scale of the flow residual, px at the tracked size
@@ -113,10 +114,12 @@ class MotionConfig:
     step_ms: float = 5.0
     offset_margin: float = 0.1  # how much better the wide search must be to be a finding
     offset_min_score: float = 0.6  # ... and how good in itself (a clear peak, not noise)
+    lead_weight: float = 1.0  # the score loses this × how much better the fast part fits outside
     min_motion_deg_s: float = 3.0  # below this on both sides there is nothing to compare
     still_deg_s: float = 1.5  # a side slower than this rests
     still_ratio: float = 3.0  # ... while the other moves this many times faster
     min_score: float = 0.5
+    min_imu_coverage: float = 0.8  # share of the video's intervals the sensor stream must span
     gain_range: tuple[float, float] = (0.25, 2.0)
 
     def to_dict(self) -> dict[str, Any]:

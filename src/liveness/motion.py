@@ -150,7 +150,11 @@ def video_motion(
         jac = rotation_jacobian(u, v, gw, gh, f)
         w0 = 1.0 / (1.0 + err.ravel()[ok].astype(np.float64) / 8.0)
         inside = ((u - oval[0]) / oval[2]) ** 2 + ((v - oval[1]) / oval[3]) ** 2 <= 1.0
-        for sel, out_r, out_c in ((~inside, rot, conf), (inside, rot_face, conf_face)):
+        # Below the face are the neck and shoulders, as near as the face: their flow carries
+        # the phone's translation (parallax), not only its rotation. The room is above and
+        # beside the head.
+        room = ~inside & (v < oval[1] + cfg.shoulder_line * oval[3])
+        for sel, out_r, out_c in ((room, rot, conf), (inside, rot_face, conf_face)):
             d, c = _fit_rotation(jac[sel], b[sel] - a[sel], w0[sel], cfg)
             out_r[i], out_c[i] = d, c
     t = np.asarray(t_ms, np.float64)
@@ -204,7 +208,7 @@ class Agreement:
     video_deg_s: float  # motion energy: RMS angular speed the video shows
     gyro_deg_s: float  # and that the gyro measured
     wide_offset_ms: float  # best offset over the wide search
-    wide_r: float
+    wide_r: float  # the fast part's correlation there
     coverage: float  # share of intervals whose video fit was confident
     findings: list[str]  # codes, see FINDINGS
 
@@ -252,6 +256,7 @@ FINDINGS = {
     "video_moves_phone_rests": "the video moves while the phone rests",
     "phone_moves_video_still": "the phone moves while the video is still",
     "gain": "the video turns by a different amount than the phone",
+    "imu_gap": "the sensor stream does not span the video",
 }
 
 
@@ -324,14 +329,23 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
         return _nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage)
     near = valid & (np.abs(taus) <= cfg.offset_ms + 1e-9)
     i = int(np.argmax(np.where(near, s, -np.inf))) if near.any() else int(np.argmax(s))
-    j = int(np.argmax(s))
-    s_in, s_wide = float(s[i]), float(s[j])
+    # Where the streams line up is told by the fast part (the slow part's correlation is
+    # broad: a smooth move correlates with itself shifted by a few hundred ms).
+    loc = np.where(valid, r_fast, -np.inf)
+    j = int(np.argmax(loc))
+    s_in = float(s[i])
+    lead = max(0.0, float(loc[j]) - float(np.max(np.where(near, loc, -np.inf))))
     wi, gi = ww[i], g[i]
     gg = float(np.sum(wi[:, None] * gi**2))
     gain = float(np.sum(wi[:, None] * rot * gi) / gg) if gg > 0 else 0.0
     vv = float(np.sum(wi[:, None] * rot**2))
     res = float(np.sum(wi[:, None] * (rot - gain * gi) ** 2) / max(vv, 1e-18))
+    # A genuine capture's sensor stream spans its video; one that covers only part of it at
+    # every genuine offset was recorded at another time.
+    imu_cov = float((wi > 0).sum() / max(ok.sum(), 1))
     findings = []
+    if imu_cov < cfg.min_imu_coverage:
+        findings.append("imu_gap")
     if gyro_deg_s < cfg.still_deg_s <= video_deg_s / cfg.still_ratio:
         findings.append("video_moves_phone_rests")
     if video_deg_s < cfg.still_deg_s <= gyro_deg_s / cfg.still_ratio:
@@ -341,7 +355,7 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
     # then enough), and it is a clear peak: noise has its best somewhere too.
     at_edge = abs(taus[i]) >= cfg.offset_ms - cfg.step_ms / 2
     margin = cfg.offset_margin / 2 if at_edge else cfg.offset_margin
-    if abs(taus[j]) > cfg.offset_ms and s_wide - s_in > margin and s_wide >= cfg.offset_min_score:
+    if abs(taus[j]) > cfg.offset_ms and lead > margin and loc[j] >= cfg.offset_min_score:
         findings.append("offset")
     if s_in < cfg.min_score:
         findings.append("low_correlation")
@@ -349,13 +363,13 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
         findings.append("gain")
     # One number for ranking and fusion: the in-range agreement less what the wide search found
     # better elsewhere; a side resting while the other moves pins it to 0.
-    score = float(np.clip(s_in - max(0.0, s_wide - s_in), 0.0, 1.0))
+    score = float(np.clip(s_in - cfg.lead_weight * lead, 0.0, 1.0)) * min(1.0, imu_cov)
     if "video_moves_phone_rests" in findings or "phone_moves_video_still" in findings:
         score = 0.0
     status = "disagrees" if findings else "agrees"
     return Agreement(status, score, float(taus[i]), float(r[i]), [float(x) for x in r_axes[i]],
                      float(r_fast[i]), gain, res, video_deg_s, gyro_deg_s, float(taus[j]),
-                     float(r[j]), coverage, findings)  # fmt: skip
+                     float(r_fast[j]), coverage, findings)  # fmt: skip
 
 
 def agreement(
