@@ -20,7 +20,7 @@ from liveness.challenge import (
 )
 from liveness.config import SynthConfig
 from liveness.face import FaceDetector
-from liveness.flow import focal_for, rotation_flow
+from liveness.motion import focal_px, rotation_jacobian
 from liveness.synth.atlas import sample_atlas
 from liveness.synth.capture import live_capture
 from liveness.synth.scene import Person
@@ -83,14 +83,14 @@ def test_gyro_sign_from_the_pose(direction: str) -> None:
 
 @pytest.mark.parametrize(("direction", "delta"), [("left", (0, 1, 0)), ("up", (1, 0, 0))])
 def test_video_sign_from_rotation_flow(direction: str, delta: tuple[float, ...]) -> None:
-    """Frames made by moving a texture the way flow.rotation_flow says a turn about the
+    """Frames made by moving a texture the way motion.rotation_jacobian says a turn about the
     device axis moves the image (contract axes) are judged as that turn."""
     rng = np.random.default_rng(0)
     h, w = 128, 96
     tex = rng.random((h // 4 + 8, w // 4 + 8))
     big = np.kron(tex, np.ones((4, 4)))  # blocky texture, LK-friendly
     n = 20
-    f = focal_for(w)
+    f = focal_px(w, 65.0)
     step = np.radians(10.0) / (n - 1) * np.array(delta, dtype=float)
     frames, shift = [], np.zeros(2)
     for _ in range(n):
@@ -98,7 +98,7 @@ def test_video_sign_from_rotation_flow(direction: str, delta: tuple[float, ...])
         g = big[oy : oy + h, ox : ox + w]
         frames.append(np.repeat((g * 255).astype(np.uint8)[..., None], 3, -1))
         # Image motion at the centre for this turn step (pure shift for small angles).
-        shift += rotation_flow(step, np.array([w / 2]), np.array([h / 2]), w, h, f)[0]
+        shift += rotation_jacobian(np.array([w / 2]), np.array([h / 2]), w, h, f)[0] @ step
     t = np.arange(n) * 100.0
     assert judge_video(direction, np.stack(frames), t, 5.0).followed
     opposite = {"left": "right", "up": "down"}[direction]

@@ -64,7 +64,7 @@ def test_baseline_prints_table_and_json(
     js = tmp_path / "report.json"
     assert main(["baseline", str(root), "--split", "all", "--json", str(js)]) == 0
     out = capsys.readouterr().out
-    assert "| species | n | gyro_global | gyro_best | planarity |" in out
+    assert "| species | n (with IMU) | AUC motion | AUC planarity | refused |" in out
     report = json.loads(js.read_text())
     assert report["n_clips"] == 6 and report["split"] == "all"
     rows = read_manifest(root)
@@ -72,7 +72,8 @@ def test_baseline_prints_table_and_json(
     assert sorted(report["auc"]) == species
     for sp in species:
         n = sum(r.attack == sp for r in rows)
-        assert f"| {sp} | {n} |" in out
+        n_imu = sum(r.attack == sp and r.has_imu for r in rows)
+        assert f"| {sp} | {n} ({n_imu}) |" in out
 
 
 def _assert_clean_error(capsys: pytest.CaptureFixture[str], *needles: str) -> None:

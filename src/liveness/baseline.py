@@ -1,4 +1,12 @@
-"""A non-learned physics baseline: does the video move the way the gyro says, and is it flat?"""
+"""The motion agreement alone, as a detector: AUC per species and variant, refused live clips.
+
+`liveness baseline DATA --split test` runs liveness.motion on every clip of a split with no
+learning at all and reports how well its two physical features separate live from each attack:
+`motion` = 1 − the agreement score (the video's rotation against the gyro; NaN without sensors)
+and `planarity` = −(residual of one affine motion fitted to the tracked face-region points ÷
+their motion): a print or a screen is one plane, a face is not. It also lists every live clip the
+motion check refuses on its own, with the words it gives.
+"""
 
 from __future__ import annotations
 
@@ -10,111 +18,58 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from liveness.clip import Clip, read_clip
-from liveness.flow import focal_for, integrate_gyro, lucas_kanade, rotation_flow, to_gray
+from liveness.clip import read_clip
+from liveness.config import MotionConfig
 from liveness.manifest import read_manifest
+from liveness.metrics import auc as _auc
+from liveness.motion import Agreement, VideoMotion, agreement
 
-GRID = (8, 6)  # blocks down, across
-FEATURES = ("gyro_global", "gyro_best", "planarity")
-BEST_SHARE = 0.3  # share of blocks that must agree with the gyro in `gyro_best`
-
-
-def _blocks(flow: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Confidence-weighted mean flow per block: centres (B, 2) as (u, v), flows (B, 2), weights."""
-    h, w = conf.shape
-    rows, cols = GRID
-    centres, flows, weights = [], [], []
-    for i in range(rows):
-        for j in range(cols):
-            sl = (
-                slice(i * h // rows, (i + 1) * h // rows),
-                slice(j * w // cols, (j + 1) * w // cols),
-            )
-            c = conf[sl]
-            s = float(c.sum())
-            flows.append((flow[sl] * c[..., None]).sum(axis=(0, 1)) / max(s, 1e-9))
-            weights.append(s)
-            centres.append(((j + 0.5) * w / cols, (i + 0.5) * h / rows))
-    return np.array(centres), np.array(flows), np.array(weights)
+FEATURES = ("motion", "planarity")
 
 
-def clip_features(clip: Clip, factor: int = 2) -> dict[str, float]:
-    """Physics features of one clip (higher = less like a live 3-D face filmed by this phone).
+def planarity(vm: VideoMotion) -> float:
+    """−(affine-fit residual ÷ motion) of the face region's tracked points, over the clip:
+    near 0 for a flat, rigid surface (print, screen), more negative for a 3-D face."""
+    cx, cy, rx, ry = vm.oval
+    num = den = 0.0
+    for a, b in vm.tracks:
+        if len(a) < 6:
+            continue
+        inside = ((a[:, 0] - cx) / rx) ** 2 + ((a[:, 1] - cy) / ry) ** 2 <= 1.0
+        if inside.sum() < 6:
+            continue
+        pa, flow = a[inside], (b - a)[inside]
+        x = np.column_stack([np.ones(len(pa)), pa])
+        coef, *_ = np.linalg.lstsq(x, flow, rcond=None)
+        num += float(np.sum((flow - x @ coef) ** 2))
+        den += float(np.sum(flow**2))
+    return -num / (den + 1e-6)
 
-    gyro_global: ‖O − P‖² / (‖O‖² + ‖P‖²) over the clip, O the observed mean image motion and
-      P the motion the gyro's rotation predicts (NaN without IMU). 0 = agree, 1 = unrelated.
-    gyro_best: the same on the BEST_SHARE blocks that agree best (the distant background of a
-      live scene moves with the phone's rotation; nothing does in a rig or an injected stream).
-    planarity: how well one affine motion explains the central blocks' motion, relative to its
-      size (a print or screen is one plane; a face and its background are not).
-    """
-    frames = clip.frames
-    grays = [to_gray(f, factor) for f in frames]
-    h, w = grays[0].shape
-    f = focal_for(w)
-    obs_all, pred_all, best_num, best_den = [], [], 0.0, 0.0
-    plan_num, plan_den = 0.0, 0.0
-    for k in range(len(grays) - 1):
-        flow, conf = lucas_kanade(grays[k], grays[k + 1])
-        centres, flows, wts = _blocks(flow, conf)
-        wn = wts / max(wts.sum(), 1e-9)
-        # Planarity on the central blocks: least-squares affine fit of the flow.
-        central = (np.abs(centres[:, 0] - w / 2) < w / 3) & (np.abs(centres[:, 1] - h / 2) < h / 3)
-        a = np.column_stack([np.ones(central.sum()), centres[central]])
-        sw = np.sqrt(wn[central])[:, None]
-        coef, *_ = np.linalg.lstsq(a * sw, flows[central] * sw, rcond=None)
-        resid = flows[central] - a @ coef
-        plan_num += float(np.sum(wn[central, None] * resid**2))
-        # Relative to the motion's own size (mean included), so a flat, purely shifting scene
-        # scores as flat.
-        plan_den += float(np.sum(wn[central, None] * flows[central] ** 2))
-        if clip.imu is not None:
-            delta = integrate_gyro(clip.imu, clip.frame_t_ms[k], clip.frame_t_ms[k + 1])
-            pred = rotation_flow(delta, centres[:, 0], centres[:, 1], w, h, f)
-            obs_all.append(wn @ flows)
-            pred_all.append(wn @ pred)
-            err = np.sum((flows - pred) ** 2, -1)
-            best = np.argsort(err)[: max(1, int(BEST_SHARE * len(err)))]
-            best_num += float(err[best].sum())
-            best_den += float(np.sum(flows[best] ** 2 + pred[best] ** 2))
-    out = {"planarity": -plan_num / (plan_den + 1e-6)}  # less residual -> flatter -> more spoof
-    if clip.imu is not None:
-        o, p = np.array(obs_all), np.array(pred_all)
-        out["gyro_global"] = float(np.sum((o - p) ** 2) / (np.sum(o**2) + np.sum(p**2) + 1e-6))
-        out["gyro_best"] = best_num / (best_den + 1e-6)
-    else:
-        out["gyro_global"] = out["gyro_best"] = float("nan")
-    return out
+
+def clip_features(path: str | os.PathLike[str]) -> tuple[dict[str, float], Agreement]:
+    clip = read_clip(path)
+    a, vm = agreement(clip.frames, clip.frame_t_ms, clip.imu, MotionConfig())
+    motion = 1.0 - a.score if np.isfinite(a.score) else float("nan")
+    return {"motion": motion, "planarity": planarity(vm)}, a
 
 
 def auc(pos: np.ndarray, neg: np.ndarray) -> float:
     """P(score of a random positive > score of a random negative), ties half (Mann–Whitney)."""
     pos, neg = np.asarray(pos, float), np.asarray(neg, float)
+    pos, neg = pos[np.isfinite(pos)], neg[np.isfinite(neg)]
     if len(pos) == 0 or len(neg) == 0:
         return float("nan")
-    allv = np.concatenate([pos, neg])
-    order = allv.argsort(kind="mergesort")
-    ranks = np.empty(len(allv))
-    sorted_v = allv[order]
-    # Average ranks over ties.
-    _, start, counts = np.unique(sorted_v, return_index=True, return_counts=True)
-    avg = start + (counts - 1) / 2.0 + 1
-    ranks[order] = np.repeat(avg, counts)
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
-def _features_of(path: str) -> dict[str, float]:
-    return clip_features(read_clip(path))
+    # metrics.auc: live (True) scoring above attacks; here the positive is the attack.
+    return _auc(
+        np.concatenate([pos, neg]), np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)]
+    )
 
 
 def evaluate_baseline(
     dataset: str | os.PathLike[str], split: str = "test", workers: int = 1, progress: bool = True
 ) -> dict[str, Any]:
-    """Features for every clip of `split`, then AUC of each feature, live vs each species.
-
-    A spoof is the positive class (scores point toward attacks). Gyro features are judged on
-    clips that carry an IMU; planarity on all clips.
-    """
+    """Features of every clip of `split`; AUC of each feature, live vs each species and variant;
+    the live clips the motion check refuses on its own."""
     root = Path(dataset)
     rows = [r for r in read_manifest(root / "manifest.csv") if split in ("all", r.split)]
     if not rows:
@@ -123,65 +78,59 @@ def evaluate_baseline(
     if workers > 1:
         # forkserver, not fork: forking a multithreaded parent can deadlock the child.
         with mp.get_context("forkserver" if hasattr(os, "fork") else "spawn").Pool(workers) as pool:
-            feats = list(
-                tqdm(
-                    pool.imap(_features_of, paths, chunksize=4),
-                    total=len(paths),
-                    desc="baseline",
-                    disable=not progress,
-                )
-            )
+            it = pool.imap(clip_features, paths, chunksize=4)
+            got = list(tqdm(it, total=len(paths), desc="baseline", disable=not progress))
     else:
-        feats = [_features_of(p) for p in tqdm(paths, desc="baseline", disable=not progress)]
+        got = [clip_features(p) for p in tqdm(paths, desc="baseline", disable=not progress)]
+    feats = [f for f, _ in got]
     live = [i for i, r in enumerate(rows) if r.attack == "none"]
-    table: dict[str, dict[str, float]] = {}
+
+    def table(groups: dict[str, list[int]]) -> dict[str, dict[str, float]]:
+        out = {}
+        for name, idx in groups.items():
+            row = {}
+            for f in FEATURES:
+                row[f] = auc(
+                    np.array([feats[i][f] for i in idx]), np.array([feats[i][f] for i in live])
+                )
+            row["n"] = float(len(idx))
+            row["n_with_imu"] = float(sum(rows[i].has_imu for i in idx))
+            row["refused"] = float(
+                np.mean([got[i][1].status != "agrees" for i in idx if rows[i].has_imu] or [np.nan])
+            )
+            out[name] = row
+        return out
+
     species = sorted({r.attack for r in rows} - {"none"})
-    for sp in species:
-        spoof = [i for i, r in enumerate(rows) if r.attack == sp]
-        table[sp] = {}
-        for name in FEATURES:
-            imu_only = name.startswith("gyro")
-            pos = [feats[i][name] for i in spoof if not (imu_only and not rows[i].has_imu)]
-            neg = [feats[i][name] for i in live if not (imu_only and not rows[i].has_imu)]
-            table[sp][name] = auc(np.array(pos), np.array(neg))
-        table[sp]["n_spoof"] = float(len(spoof))
-    variants: dict[str, dict[str, float]] = {}
-    for r_var in sorted({(r.attack, r.variant) for r in rows if r.attack != "none"}):
-        idx = [i for i, r in enumerate(rows) if (r.attack, r.variant) == r_var and r.has_imu]
-        neg = [feats[i]["gyro_best"] for i in live if rows[i].has_imu]
-        variants["/".join(r_var)] = {
-            "gyro_best": auc(np.array([feats[i]["gyro_best"] for i in idx]), np.array(neg)),
-            "n": float(len(idx)),
-        }
+    variants = sorted({f"{r.attack}/{r.variant}" for r in rows if r.attack != "none"})
+    by_species = table({s: [i for i, r in enumerate(rows) if r.attack == s] for s in species})
+    by_variant = table({v: [i for i, r in enumerate(rows) if f"{r.attack}/{r.variant}" == v]
+                        for v in variants})  # fmt: skip
+    live_imu = [i for i in live if rows[i].has_imu]
+    refused = [{"clip": rows[i].clip, "status": got[i][1].status, "words": got[i][1].words()}
+               for i in live_imu if got[i][1].status != "agrees"]  # fmt: skip
     return {
-        "dataset": str(root),
-        "split": split,
-        "n_clips": len(rows),
-        "n_live": len(live),
-        "auc": table,
-        "auc_by_variant_gyro_best": variants,
-    }
+        "dataset": str(root), "split": split, "n_clips": len(rows), "n_live": len(live),
+        "n_live_with_imu": len(live_imu), "auc": by_species, "auc_by_variant": by_variant,
+        "live_refused": refused,
+    }  # fmt: skip
 
 
 def format_report(report: dict[str, Any]) -> str:
-    """A Markdown table of the AUCs."""
+    """Markdown tables of the AUCs and the list of refused live clips."""
+    head = "| {} | n (with IMU) | " + " | ".join(f"AUC {f}" for f in FEATURES) + " | refused |"
     lines = [
-        f"Physics baseline on {report['dataset']} ({report['split']}: {report['n_clips']} clips, "
-        f"{report['n_live']} live). AUC, live vs species (1 = separable, 0.5 = chance):",
-        "",
-        "| species | n | " + " | ".join(FEATURES) + " |",
-        "|---|---|" + "---|" * len(FEATURES),
+        f"Motion agreement alone on {report['dataset']} ({report['split']}: {report['n_clips']} "
+        f"clips, {report['n_live']} live). AUC live vs attack (1 = separable, 0.5 = chance); "
+        "refused = share the motion check alone does not call agreeing (clips with IMU).",
     ]
-    for sp, row in report["auc"].items():
-        vals = " | ".join(f"{row[f]:.3f}" for f in FEATURES)
-        lines.append(f"| {sp} | {int(row['n_spoof'])} | {vals} |")
-    lines += [
-        "",
-        "gyro_best by variant (clips with IMU):",
-        "",
-        "| variant | n | AUC |",
-        "|---|---|---|",
-    ]
-    for v, row in report["auc_by_variant_gyro_best"].items():
-        lines.append(f"| {v} | {int(row['n'])} | {row['gyro_best']:.3f} |")
+    for key, name in (("auc", "species"), ("auc_by_variant", "variant")):
+        lines += ["", head.format(name), "|---|---|" + "---|" * (len(FEATURES) + 1)]
+        for k, row in report[key].items():
+            vals = " | ".join(f"{row[f]:.3f}" for f in FEATURES)
+            lines.append(f"| {k} | {int(row['n'])} ({int(row['n_with_imu'])}) | {vals} | "
+                         f"{row['refused']:.2f} |")  # fmt: skip
+    n, refused = report["n_live_with_imu"], report["live_refused"]
+    lines += ["", f"Live clips with IMU the motion check refuses on its own: {len(refused)} of {n}"]
+    lines += [f"- {r['clip']}: {r['status']}: {r['words']}" for r in refused]
     return "\n".join(lines)

@@ -99,7 +99,6 @@ class MotionConfig:
     max_side: int = 160  # frames are tracked at most this large (longest side, px)
     max_corners: int = 150
     min_points: int = 8  # tracked points a fit needs
-    shoulder_line: float = 100.0  # background only above face centre + this × the oval's height/2
     lk_window: int = 15
     lk_levels: int = 2
     irls_iters: int = 4

@@ -73,6 +73,8 @@ class VideoMotion:
     conf_face: np.ndarray  # (K,)
     focal_px: float  # at the tracked resolution
     size: tuple[int, int]  # tracked (width, height)
+    oval: tuple[float, float, float, float]  # face region (cx, cy, rx, ry), tracked pixels
+    tracks: list[tuple[np.ndarray, np.ndarray]]  # per interval: points (P, 2) before, after
 
 
 def _fit_rotation(
@@ -131,11 +133,13 @@ def video_motion(
     k = len(grays) - 1
     rot, rot_face = np.zeros((k, 3)), np.zeros((k, 3))
     conf, conf_face = np.zeros(k), np.zeros(k)
+    tracks: list[tuple[np.ndarray, np.ndarray]] = []
     track: Any = cv2.calcOpticalFlowPyrLK  # (its stubs reject nextPts=None, which it documents)
     win = (cfg.lk_window, cfg.lk_window)
     crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.02)
     min_dist = max(3, round(min(gw, gh) / 24))
     for i in range(k):
+        tracks.append((np.zeros((0, 2)), np.zeros((0, 2))))
         p0 = cv2.goodFeaturesToTrack(grays[i], cfg.max_corners, 0.005, min_dist, blockSize=5)
         if p0 is None or len(p0) < cfg.min_points:
             continue
@@ -144,21 +148,18 @@ def video_motion(
         )
         ok = st.ravel() == 1
         a, b = p0.reshape(-1, 2)[ok].astype(np.float64), p1.reshape(-1, 2)[ok].astype(np.float64)
+        tracks[-1] = (a, b)
         if len(a) < cfg.min_points:
             continue
         u, v = a[:, 0] + 0.5, a[:, 1] + 0.5  # pixel centres
         jac = rotation_jacobian(u, v, gw, gh, f)
         w0 = 1.0 / (1.0 + err.ravel()[ok].astype(np.float64) / 8.0)
         inside = ((u - oval[0]) / oval[2]) ** 2 + ((v - oval[1]) / oval[3]) ** 2 <= 1.0
-        # Below the face are the neck and shoulders, as near as the face: their flow carries
-        # the phone's translation (parallax), not only its rotation. The room is above and
-        # beside the head.
-        room = ~inside & (v < oval[1] + cfg.shoulder_line * oval[3])
-        for sel, out_r, out_c in ((room, rot, conf), (inside, rot_face, conf_face)):
+        for sel, out_r, out_c in ((~inside, rot, conf), (inside, rot_face, conf_face)):
             d, c = _fit_rotation(jac[sel], b[sel] - a[sel], w0[sel], cfg)
             out_r[i], out_c[i] = d, c
     t = np.asarray(t_ms, np.float64)
-    return VideoMotion(t[:-1], t[1:], rot, conf, rot_face, conf_face, f, (gw, gh))
+    return VideoMotion(t[:-1], t[1:], rot, conf, rot_face, conf_face, f, (gw, gh), oval, tracks)
 
 
 def gyro_angle(imu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
