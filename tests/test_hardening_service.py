@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import re
 import shutil
 import sqlite3
@@ -21,6 +22,7 @@ from liveness import cli
 from liveness.clip import Clip
 from liveness.predict import Predictor
 from liveness.server.app import create_app, set_predictor
+from liveness.server.audit import AuditDirError
 from liveness.server.integrity import ModelIntegrityError
 from liveness.server.serve import ServeOptions, load_service_predictor, run_server
 from liveness.server.settings import ServerSettings
@@ -192,17 +194,81 @@ def test_default_check_writes_nothing_and_logs_no_capture(
         assert repr(float(value)) not in text
 
 
+def _audit_entry(root: Path, name: str) -> Path:
+    """An old-looking directory placed in the audit dir by someone else (or an old entry)."""
+    d = root / name
+    (d / "frames").mkdir(parents=True)
+    (d / "frames" / "00000.jpg").write_bytes(b"\xff\xd8\xff")
+    return d
+
+
+def _mode(p: Path) -> int:
+    return p.stat().st_mode & 0o777
+
+
 def test_audit_entries_past_retention_are_deleted_at_start(
     tmp_path: Path,
     clip: Clip,
     predictor: Predictor,  # noqa: F811
 ) -> None:
     audit = tmp_path / "audit"
-    old = audit / "20200101T000000Z-oldsession"
-    (old / "frames").mkdir(parents=True)
-    (old / "frames" / "00000.jpg").write_bytes(b"\xff\xd8\xff")
     app = _app(tmp_path, predictor, audit_dir=audit, audit_days=1)
-    assert not old.exists()  # purged when the service starts
     assert check(app, new_session(app)["session_id"], multipart(clip)).status_code == 200
-    (entry,) = audit.iterdir()
+    (entry,) = [p for p in audit.iterdir() if not p.name.startswith(".")]
     assert (entry / "frames.csv").is_file() and (entry / "verdict.json").is_file()
+    # Age the entry (its name carries its time): the next start deletes it, and only it.
+    old = entry.rename(audit / ("20200101T000000Z" + entry.name[16:]))
+    _app(tmp_path, predictor, audit_dir=audit, audit_days=1)
+    assert not old.exists()  # purged when the service starts
+
+
+def test_audit_retention_deletes_only_its_own_entries(
+    tmp_path: Path,
+    clip: Clip,
+    predictor: Predictor,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A non-empty directory the audit trail did not create is refused, nothing touched.
+    busy = tmp_path / "busy"
+    unrelated = _audit_entry(busy, "20200101T000000Z-oldsession")
+    with pytest.raises(AuditDirError, match="not empty and not an audit directory"):
+        _app(tmp_path, predictor, audit_dir=busy, audit_days=1)
+    assert unrelated.is_dir()
+    seen = _capture_gunicorn(monkeypatch)
+    rc = cli.main(["serve", "--model", str(bundled_model()), "--audit-dir", str(busy),
+                   "--sessions", f"sqlite:///{tmp_path / 's.sqlite3'}"])  # fmt: skip
+    assert rc == 2 and seen == {} and unrelated.is_dir()
+    # In our own directory, folders we did not write (even entry-shaped, even old) are kept
+    # and reported; our old entries go.
+    audit = tmp_path / "audit"
+    app = _app(tmp_path, predictor, audit_dir=audit, audit_days=1)
+    assert check(app, new_session(app)["session_id"], multipart(clip)).status_code == 200
+    (ours,) = [p for p in audit.iterdir() if not p.name.startswith(".")]
+    ours = ours.rename(audit / ("20200101T000000Z" + ours.name[16:]))
+    foreign = [_audit_entry(audit, "20200101T000000Z-notours"), _audit_entry(audit, "photos")]
+    (audit / "notes.txt").write_text("keep me")
+    with caplog.at_level(logging.WARNING, logger="liveness.server.audit"):
+        _app(tmp_path, predictor, audit_dir=audit, audit_days=1)
+    assert not ours.exists()
+    assert all(f.is_dir() for f in foreign) and (audit / "notes.txt").is_file()
+    assert "3 item(s) the audit trail did not write" in caplog.text
+
+
+def test_audit_captures_are_private(
+    tmp_path: Path,
+    clip: Clip,
+    predictor: Predictor,  # noqa: F811
+) -> None:
+    old_umask = os.umask(0o022)  # the usual umask: files would be 0644 without the fix
+    try:
+        audit = tmp_path / "audit"
+        app = _app(tmp_path, predictor, audit_dir=audit, audit_days=1)
+        assert check(app, new_session(app)["session_id"], multipart(clip)).status_code == 200
+    finally:
+        os.umask(old_umask)
+    assert _mode(audit) == 0o700
+    paths = list(audit.rglob("*"))
+    assert any(p.suffix == ".jpg" for p in paths) and any(p.name == "imu.csv" for p in paths)
+    for p in paths:
+        assert _mode(p) == (0o700 if p.is_dir() else 0o600), (p, oct(_mode(p)))

@@ -111,6 +111,10 @@ def run_server(settings: ServerSettings, opts: ServeOptions) -> int:
     from liveness.server.integrity import verify_model_file
 
     verify_model_file(opts.model if opts.model is not None else BUNDLED)
+    if settings.audit_dir is not None:  # refuse a directory holding anything else, now
+        from liveness.server.audit import open_audit_dir
+
+        open_audit_dir(settings.audit_dir)
     cert, key = opts.tls_cert, opts.tls_key
     if opts.tls_self_signed:
         lan = lan_address()
