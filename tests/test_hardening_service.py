@@ -9,8 +9,15 @@ import logging
 import os
 import re
 import shutil
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +34,13 @@ from liveness.server.integrity import ModelIntegrityError
 from liveness.server.serve import ServeOptions, load_service_predictor, run_server
 from liveness.server.settings import ServerSettings
 
-from .serverkit import bundled_model, live_clip, multipart, predictor  # noqa: F401 - fixture
+from .serverkit import (  # noqa: F401 - predictor is a fixture
+    bundled_model,
+    free_port,
+    live_clip,
+    multipart,
+    predictor,
+)
 from .test_server_app import assert_error, check, new_session
 
 
@@ -110,7 +123,8 @@ def test_worker_timeout_and_graceful_shutdown(
         run_server(settings, ServeOptions(model=str(bundled_model())))
     assert seen["timeout"] == 60 and seen["graceful_timeout"] == 20  # safe defaults
     assert seen["worker_class"] == "gthread" and seen["preload_app"] is False
-    assert seen["limit_request_line"] == 4094 and seen["limit_request_fields"] == 100
+    assert seen["limit_request_line"] == 4094 and seen["limit_request_fields"] == 108
+    assert seen["bind"][0].startswith("unix:")  # only the buffering front connects to gunicorn
     seen.clear()
     with pytest.raises(_Captured):
         cli.main(["serve", "--model", str(bundled_model()), "--timeout", "15",
@@ -272,3 +286,164 @@ def test_audit_captures_are_private(
     assert any(p.suffix == ".jpg" for p in paths) and any(p.name == "imu.csv" for p in paths)
     for p in paths:
         assert _mode(p) == (0o700 if p.is_dir() else 0o600), (p, oct(_mode(p)))
+
+
+@dataclasses.dataclass
+class Served:
+    base: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    model: Path  # a copy of the bundled model (and sidecar) the tests may change
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """`liveness serve` for real (1 worker, 4 request threads), as `make run` starts it."""
+    tmp = tmp_path_factory.mktemp("served")
+    src = bundled_model()
+    model = tmp / src.name
+    shutil.copy(src, model)
+    if src.with_name(src.name + ".json").is_file():
+        shutil.copy(src.with_name(src.name + ".json"), tmp / (src.name + ".json"))
+    port = free_port()
+    cmd = [sys.executable, "-m", "liveness.cli", "serve", "--model", str(model),
+           "--port", str(port), "--workers", "1", "--no-face-check", "--challenges", "left",
+           "--sessions", f"sqlite:///{tmp / 's.sqlite3'}"]  # fmt: skip
+    log_path = tmp / "serve.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, proc, log_path)
+        yield Served(base, proc, log_path, model)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            assert proc.wait(timeout=40) == 0, log_path.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            log.close()
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return dict(json.loads(r.read()))
+        except OSError:
+            pass
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "server not ready in 90 s"
+        time.sleep(0.3)
+
+
+def _workers(master: int) -> list[int]:
+    """gunicorn worker pids: the master's children but the front."""
+    pids = []
+    for task in Path(f"/proc/{master}/task").iterdir():
+        for pid in (int(x) for x in (task / "children").read_text().split()):
+            if b"liveness.server.front" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                pids.append(pid)
+    return pids
+
+
+def _raw(base: str, data: bytes, timeout: float = 10.0) -> bytes:
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        s.sendall(data)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return out
+
+
+@pytest.mark.slow
+def test_slow_clients_do_not_block_others(served: Served) -> None:
+    host, port = served.base.removeprefix("http://").split(":")
+    slow = []
+    for i in range(24):  # 6x the worker's request threads; each trickles its request head
+        s = socket.create_connection((host, int(port)), timeout=5)
+        s.sendall(b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\n" if i % 2 else
+                  b"POST /api/v1/sessions HTTP/1.1\r\nContent-Length: 1000\r\n\r\n")  # fmt: skip
+        slow.append(s)
+    try:
+        for s in slow:
+            s.send(b"X")
+        time.sleep(0.5)
+        for s in slow:
+            s.send(b"-")
+        t0 = time.monotonic()
+        with urllib.request.urlopen(served.base + "/healthz", timeout=10) as r:
+            assert r.status == 200
+        req = urllib.request.Request(served.base + "/api/v1/sessions", b"{}", method="POST")
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 201
+        assert time.monotonic() - t0 < 3.0  # gthread alone: blocked as long as they trickle
+    finally:
+        for s in slow:
+            s.close()
+
+
+@pytest.mark.slow
+def test_http_errors_before_the_app_are_json(served: Served) -> None:
+    cases = [  # what gunicorn itself used to answer in HTML
+        (b"GET /healthz HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400),
+        (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n", 414),
+        (b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: a\r\n" % i for i in range(101)) + b"\r\n", 431),
+        (b"GET / HTTP/1.1\r\nX-Folded: a\r\n b\r\n\r\n", 400),
+        (b"get / HTTP/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/2.0\r\n\r\n", 505),
+        (b"POST /api/v1/sessions HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+    ]
+    for data, status in cases:
+        got = _raw(served.base, data)
+        head, _, body = got.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 %d " % status), (data[:40], got[:200])
+        assert b"Content-Type: application/json" in head
+        assert set(json.loads(body)["error"]) == {"code", "message"}
+
+
+@pytest.mark.slow
+def test_chunked_body_over_the_limit_is_413(served: Served) -> None:
+    chunk = b"%x\r\n" % (1 << 20) + b"0" * (1 << 20) + b"\r\n"
+    data = (
+        b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + chunk * 9 + b"0\r\n\r\n"
+    )
+    got = _raw(served.base, data)
+    assert got.startswith(b"HTTP/1.1 413 "), got[:200]
+    assert json.loads(got.partition(b"\r\n\r\n")[2])["error"]["code"] == "too_large"
+    small = b"2\r\n{}\r\n0\r\n\r\n"  # a chunked body within the limit reaches the app
+    got = _raw(served.base, data.replace(chunk * 9 + b"0\r\n\r\n", small).replace(
+        b"Host: x", b"Host: x\r\nConnection: close"))  # fmt: skip
+    assert got.startswith(b"HTTP/1.1 201 "), got[:300]
+
+
+@pytest.mark.slow
+def test_model_changed_on_disk_is_reported_never_loaded(served: Served) -> None:
+    before = _wait_ready(served.base, served.proc, served.log)
+    assert before["model_file"]["on_disk"] == "unchanged"
+    data = bytearray(served.model.read_bytes())
+    data[len(data) // 2] ^= 0x01  # the file changes on disk while the service runs
+    served.model.write_bytes(bytes(data))
+    (worker,) = _workers(served.proc.pid)
+    os.kill(worker, signal.SIGKILL)  # gunicorn boots a new worker: it must not fail
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _workers(served.proc.pid) in ([], [worker]):
+        time.sleep(0.2)
+    after = _wait_ready(served.base, served.proc, served.log)  # the master did not exit
+    assert served.proc.poll() is None and _workers(served.proc.pid) != [worker]
+    assert after["ready"] is True and after["model"]["sha256"] == before["model"]["sha256"]
+    assert after["model_file"]["on_disk"] == "changed"
+    assert after["model_file"]["on_disk_sha256"] != before["model"]["sha256"]
+    with urllib.request.urlopen(served.base + "/metrics", timeout=10) as r:
+        assert "liveness_model_file_changed 1" in r.read().decode()
+    req = urllib.request.Request(served.base + "/api/v1/sessions", b"{}", method="POST")
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 201
+    assert "changed on disk since start-up" in served.log.read_text()

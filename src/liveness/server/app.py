@@ -18,7 +18,7 @@ from liveness.server.integrity import model_info
 from liveness.server.metrics import Metrics
 from liveness.server.sessions import SessionStore, open_store
 from liveness.server.settings import ServerSettings
-from liveness.server.state import AppState
+from liveness.server.state import AppState, watch_model
 
 log = logging.getLogger("liveness.server")
 
@@ -81,6 +81,7 @@ def create_app(
             resp.headers.setdefault("Cache-Control", "no-store")
         endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
         st: AppState = app.extensions["liveness"]
+        watch_model(st)  # at most a stat every 10 s
         st.metrics.inc(
             "liveness_http_requests_total",
             {"endpoint": endpoint, "method": request.method, "status": str(resp.status_code)},
