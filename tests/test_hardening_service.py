@@ -447,3 +447,16 @@ def test_model_changed_on_disk_is_reported_never_loaded(served: Served) -> None:
     with urllib.request.urlopen(req, timeout=10) as r:
         assert r.status == 201
     assert "changed on disk since start-up" in served.log.read_text()
+
+
+def test_metric_labels_are_bounded(tmp_path: Path) -> None:
+    app = _app(tmp_path, None)
+    c = app.test_client()
+    for i in range(300):  # random methods used to become one series each (unbounded /metrics)
+        c.open("/healthz", method=f"X{i}Y")
+        c.open(f"/nope/{i}", method="GET")
+    text = c.get("/metrics").get_data(as_text=True)
+    series = [ln for ln in text.splitlines() if ln.startswith("liveness_http_requests_total{")]
+    assert len(series) <= 4, series
+    assert 'method="other",status="405"} 300' in text
+    assert 'endpoint="unmatched",method="GET",status="404"} 300' in text

@@ -21,6 +21,12 @@ from liveness.server.settings import ServerSettings
 from liveness.server.state import AppState, watch_model
 
 log = logging.getLogger("liveness.server")
+# Metric labels take bounded values only: a client-chosen method would make a series each.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else "other"
 
 
 def set_predictor(app: Flask, predictor: Predictor, sha256: str | None = None) -> None:
@@ -84,7 +90,11 @@ def create_app(
         watch_model(st)  # at most a stat every 10 s
         st.metrics.inc(
             "liveness_http_requests_total",
-            {"endpoint": endpoint, "method": request.method, "status": str(resp.status_code)},
+            {
+                "endpoint": endpoint,
+                "method": method_label(request.method),
+                "status": str(resp.status_code),
+            },
         )
         return resp
 
