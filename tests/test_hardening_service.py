@@ -125,6 +125,7 @@ def test_worker_timeout_and_graceful_shutdown(
     assert seen["worker_class"] == "gthread" and seen["preload_app"] is False
     assert seen["limit_request_line"] == 4094 and seen["limit_request_fields"] == 108
     assert seen["bind"][0].startswith("unix:")  # only the buffering front connects to gunicorn
+    assert seen.get("control_socket_disable", True) is True  # no per-user control socket
     seen.clear()
     with pytest.raises(_Captured):
         cli.main(["serve", "--model", str(bundled_model()), "--timeout", "15",

@@ -232,6 +232,11 @@ def _serve(
             for k, v in config.items():
                 if v is not None:
                     self.cfg.set(k, v)
+            # gunicorn >= 25.1 opens a control socket at one path per user (~/.gunicorn/
+            # gunicorn.ctl): a second instance would take it over and stopping either removes
+            # it. Nothing here uses it.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return worker_app(settings, opts, metrics_dir, (copy, sha, original))
