@@ -196,9 +196,9 @@ def test_default_check_writes_nothing_and_logs_no_capture(
     for value in (clip.imu[5][4], clip.imu[9][2], clip.frame_t_ms[3]):
         assert repr(float(value)).encode() not in raw
     with sqlite3.connect(db) as conn:
-        cols = {r[1] for t in ("sessions", "counters")
+        cols = {r[1] for t in ("sessions", "rate_hits")
                 for r in conn.execute(f"PRAGMA table_info({t})")}  # fmt: skip
-    assert cols == {"id", "challenge", "expires_at", "used", "used_at", "key", "window", "count"}
+    assert cols == {"id", "challenge", "expires_at", "used", "used_at", "key", "t"}
     # Logs: verdicts and codes, never image bytes, base64 or sensor/timestamp arrays.
     text = "\n".join(rec.getMessage() for rec in caplog.records)
     assert "check " in text and "imu_unusable" in text
@@ -461,3 +461,35 @@ def test_metric_labels_are_bounded(tmp_path: Path) -> None:
     assert len(series) <= 4, series
     assert 'method="other",status="405"} 300' in text
     assert 'endpoint="unmatched",method="GET",status="404"} 300' in text
+
+
+def test_security_headers(tmp_path: Path) -> None:
+    c = _app(tmp_path, None).test_client()
+    for path in ("/", "/static/app.js", "/healthz", "/api/v1/openapi.json", "/nope"):
+        h = c.get(path).headers
+        csp = {d.split()[0]: d.split()[1:] for d in h["Content-Security-Policy"].split("; ")}
+        assert csp["default-src"] == ["'none'"] and csp["frame-ancestors"] == ["'none'"]
+        assert csp["script-src"] == ["'self'"] and csp["style-src"] == ["'self'"]  # no inline
+        assert "'unsafe-inline'" not in h["Content-Security-Policy"]
+        policy = h["Permissions-Policy"]
+        for feature in ("camera", "accelerometer", "gyroscope"):
+            assert f"{feature}=(self)" in policy
+        assert "microphone=()" in policy and "geolocation=()" in policy
+        assert h["X-Frame-Options"] == "DENY" and h["X-Content-Type-Options"] == "nosniff"
+        assert "Strict-Transport-Security" not in h  # only under TLS (the front adds it)
+
+
+def test_rate_limit_has_no_window_edge_burst(tmp_path: Path) -> None:
+    from .test_server_app import Clock
+
+    clock = Clock(1_700_000_038.0)  # 2 s before a fixed window's edge
+    app = create_app(
+        ServerSettings(challenges=("left",), sessions_url=f"sqlite:///{tmp_path / 's.db'}"),
+        None, clock=clock,
+    )  # fmt: skip
+    c = app.test_client()
+    codes = []
+    for _ in range(120):  # 120 sessions in 4.8 s across the edge (issue 12: all 120 passed)
+        codes.append(c.post("/api/v1/sessions").status_code)
+        clock.t += 0.04
+    assert codes.count(201) == 60 and codes.count(429) == 60

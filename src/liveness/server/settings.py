@@ -41,7 +41,8 @@ class ServerSettings:
     max_frame_pixels: int = 640 * 640
     imu_max_samples: int = 2000
     max_json_field_bytes: int = 256 * 1024  # frames_t_ms and imu text fields
-    # Per-client fixed-window rate limit on POST /api/v1/* (0 disables it).
+    # Per-client sliding-window rate limit on POST /api/v1/* (0 disables it): at most
+    # rate_limit requests in any rate_window_s-long interval.
     rate_limit: int = 60
     rate_window_s: int = 60
     trusted_proxies: int = 0  # >0: take the client address from X-Forwarded-For (that many hops)
