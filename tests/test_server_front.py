@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from liveness.server.front import Front, FrontConfig, tls_context
+from liveness.server.front import Front, FrontConfig
+from liveness.server.front_main import tls_context
 
 
 class Harness:
@@ -156,3 +157,24 @@ def test_hsts_under_tls(tmp_path: Path) -> None:
     assert b"Strict-Transport-Security" not in plain.request(
         b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n"
     )
+
+
+def test_connection_and_buffer_caps(tmp_path: Path) -> None:
+    cfg = FrontConfig(backend=str(tmp_path / "b.sock"), max_body=10_000, max_per_client=2,
+                      max_buffered=5_000, head_timeout_s=2.0)  # fmt: skip
+    h = Harness(cfg)
+    held = [socket.create_connection(("127.0.0.1", h.port)) for _ in range(2)]
+    for s in held:
+        s.sendall(b"GET / HTTP/1.1\r\n")  # two slow heads from this address
+    time.sleep(0.2)
+    status, body = _status_and_json(h.request(b"GET / HTTP/1.1\r\n\r\n"))
+    assert status == 503 and body["error"]["code"] == "unavailable"
+    for s in held:
+        s.close()
+    time.sleep(0.2)
+    raw = h.request(b"POST / HTTP/1.1\r\nContent-Length: 6000\r\n\r\n" + b"x" * 6000)
+    assert _status_and_json(raw)[0] == 503  # more body bytes than the front may hold at once
+    raw = h.request(
+        b"POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: 4000\r\n\r\n" + b"x" * 4000
+    )
+    assert raw.startswith(b"HTTP/1.1 200")  # the count went back to 0

@@ -8,18 +8,13 @@ included) and timeouts with the API's JSON errors, terminates TLS and adds HSTS 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import json
 import logging
-import os
-import signal
 import socket
 import ssl
-import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from liveness.server.http1 import (
     HOP_BY_HOP,
@@ -28,11 +23,11 @@ from liveness.server.http1 import (
     error_response,
     parse_chunk_size,
     parse_head,
+    reframe,
 )
 
 log = logging.getLogger("liveness.server.front")
 HSTS = ("Strict-Transport-Security", "max-age=31536000")
-DROP_FROM_RESPONSE = {b"connection", b"keep-alive", b"transfer-encoding", b"content-length"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +41,8 @@ class FrontConfig:
     backend_timeout_s: float = 90.0  # above gunicorn's worker timeout
     write_timeout_s: float = 30.0  # a client that does not read its response is dropped
     max_connections: int = 2048  # open client connections; more get 503 at once
+    max_per_client: int = 256  # open connections from one address; more get 503 at once
+    max_buffered: int = 256 * 1024 * 1024  # request bodies held at once; more get 503
     max_head_bytes: int = 32 * 1024
     max_line: int = 4094
     max_fields: int = 100
@@ -64,6 +61,8 @@ class Front:
         self.cfg = cfg
         self.scheme = b"https" if cfg.tls_cert else b"http"
         self.connections = 0
+        self.per_client: dict[str, int] = {}
+        self.buffered = 0  # body bytes held by requests being read or forwarded
         self.idle: set[asyncio.Task[None]] = set()  # waiting for a request head: cancellable
         self.stopping = False
 
@@ -71,8 +70,12 @@ class Front:
         peer = writer.get_extra_info("peername")
         ip = peer[0] if isinstance(peer, tuple) else "unknown"
         self.connections += 1
+        self.per_client[ip] = self.per_client.get(ip, 0) + 1
         try:
-            if self.connections > self.cfg.max_connections:
+            if (
+                self.connections > self.cfg.max_connections
+                or self.per_client[ip] > self.cfg.max_per_client
+            ):
                 writer.write(error_response(503, "too many connections; retry shortly"))
                 return
             first = True
@@ -85,6 +88,9 @@ class Front:
             pass
         finally:
             self.connections -= 1
+            self.per_client[ip] -= 1
+            if not self.per_client[ip]:
+                del self.per_client[ip]
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.drain(), 1.0)
             writer.close()
@@ -108,6 +114,21 @@ class Front:
             return False
         if not first:  # a kept-alive connection: the head's time starts with its first byte
             deadline = time.monotonic() + self.cfg.head_timeout_s
+        held = [0]  # body bytes this request holds, counted in self.buffered
+        try:
+            return await self._request(reader, writer, ip, got, deadline, held)
+        finally:
+            self.buffered -= held[0]
+
+    async def _request(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        ip: str,
+        got: bytes,
+        deadline: float,
+        held: list[int],
+    ) -> bool:
         try:
             try:
                 rest = await asyncio.wait_for(
@@ -122,7 +143,7 @@ class Front:
             head = parse_head(got + rest, self.cfg.max_line, self.cfg.max_fields)
             if any(len(k) + len(v) + 2 > 8190 for k, v in head.headers):
                 raise HttpError(431, "a header field is longer than 8190 bytes")
-            body = await self._body(reader, writer, head)
+            body = await self._body(reader, writer, head, held)
         except HttpError as e:
             await self._send(writer, error_response(e.status, e.message, e.code, self._extra()))
             await self._linger(reader, writer)
@@ -153,7 +174,11 @@ class Front:
             raise ConnectionError("client does not read its response") from None
 
     async def _body(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: Head
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        head: Head,
+        held: list[int],
     ) -> bytes:
         cfg = self.cfg
         if head.content_length is not None and head.content_length > cfg.max_body:
@@ -176,6 +201,10 @@ class Front:
                     raise HttpError(408, "request body arrives too slowly") from None
                 if not piece:
                     raise asyncio.IncompleteReadError(bytes(out), coro_n)
+                if self.buffered + len(piece) > cfg.max_buffered:
+                    raise HttpError(503, "the server is busy; retry shortly")
+                self.buffered += len(piece)
+                held[0] += len(piece)
                 out += piece
                 got += len(piece)
             return bytes(out)
@@ -248,7 +277,7 @@ class Front:
                 await sending
             sock.close()
         try:
-            return self._reframe(raw, head.method == b"HEAD"), True
+            return reframe(raw, head.method == b"HEAD", self._extra()), True
         except (ValueError, HttpError):
             return self._err(502, "malformed answer from the service"), False
 
@@ -271,93 +300,3 @@ class Front:
 
     def _err(self, status: int, message: str) -> bytes:
         return error_response(status, message, extra=self._extra())
-
-    def _reframe(self, raw: bytes, is_head: bool) -> bytes:
-        """The backend's response with our own framing (Content-Length, keep-alive)."""
-        head, sep, body = raw.partition(b"\r\n\r\n")
-        if not sep:
-            raise ValueError("no response head")
-        status_line, *fields = head.split(b"\r\n")
-        status = int(status_line.split(b" ")[1])
-        chunked = any(
-            f.lower().startswith(b"transfer-encoding:") and b"chunked" in f.lower() for f in fields
-        )
-        if chunked:
-            body = _dechunk(body)
-        keep_length = is_head or status in (204, 304) or 100 <= status < 200
-        out = [b"HTTP/1.1" + status_line[8:]]
-        for f in fields:
-            name = f.split(b":", 1)[0].strip().lower()
-            if name not in DROP_FROM_RESPONSE or (keep_length and name == b"content-length"):
-                out.append(f)
-        if not keep_length:
-            out.append(b"Content-Length: " + str(len(body)).encode())
-        if self.cfg.tls_cert:
-            out.append(f"{HSTS[0]}: {HSTS[1]}".encode())
-        return b"\r\n".join(out) + b"\r\n\r\n" + (b"" if keep_length else body)
-
-
-def _dechunk(data: bytes) -> bytes:
-    out, pos = bytearray(), 0
-    while True:
-        end = data.index(b"\r\n", pos)
-        size = parse_chunk_size(data[pos:end])
-        if size == 0:
-            return bytes(out)
-        out += data[end + 2 : end + 2 + size]
-        pos = end + 4 + size
-
-
-def tls_context(cert: str, key: str) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(cert, key)
-    return ctx
-
-
-async def serve(cfg: FrontConfig, sock: socket.socket) -> None:
-    """Serve on the listening `sock` until SIGTERM/SIGINT or the parent process is gone."""
-    front = Front(cfg)
-    ctx = tls_context(cfg.tls_cert, cfg.tls_key) if cfg.tls_cert and cfg.tls_key else None
-    server = await asyncio.start_server(
-        front.client, sock=sock, ssl=ctx, limit=cfg.max_head_bytes,
-        ssl_handshake_timeout=cfg.head_timeout_s if ctx else None, backlog=1024,
-    )  # fmt: skip
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    parent = os.getppid()
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 1.0)
-        if os.getppid() != parent:
-            break
-    front.stopping = True
-    server.close()
-    for t in list(front.idle):
-        t.cancel()
-    deadline = time.monotonic() + cfg.graceful_timeout_s
-    while front.connections and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m liveness.server.front --fd N --config JSON` (started by `liveness serve`)."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--fd", type=int, required=True, help="inherited listening socket")
-    ap.add_argument("--config", required=True, help="FrontConfig as JSON")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[front] %(levelname)s %(message)s")
-    cfg = FrontConfig(**json.loads(args.config))
-    sock = socket.socket(fileno=args.fd)
-    asyncio.run(serve(cfg, sock))
-    return 0
-
-
-def config_json(cfg: FrontConfig) -> str:
-    return json.dumps(asdict(cfg))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -144,3 +144,43 @@ def error_response(
         f"{k}: {v}\r\n" for k, v in headers
     )
     return head.encode("latin-1") + b"\r\n" + body
+
+
+def dechunk(data: bytes) -> bytes:
+    """A complete chunked body (a backend response) decoded."""
+    out, pos = bytearray(), 0
+    while True:
+        end = data.index(b"\r\n", pos)
+        size = parse_chunk_size(data[pos:end])
+        if size == 0:
+            return bytes(out)
+        out += data[end + 2 : end + 2 + size]
+        pos = end + 4 + size
+
+
+DROP_FROM_RESPONSE = {b"connection", b"keep-alive", b"transfer-encoding", b"content-length"}
+
+
+def reframe(raw: bytes, is_head: bool, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """A complete backend response with the front's own framing (Content-Length, no
+    hop-by-hop fields) plus `extra` headers; ValueError/HttpError if it is malformed."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        raise ValueError("no response head")
+    status_line, *fields = head.split(b"\r\n")
+    status = int(status_line.split(b" ")[1])
+    chunked = any(
+        f.lower().startswith(b"transfer-encoding:") and b"chunked" in f.lower() for f in fields
+    )
+    if chunked:
+        body = dechunk(body)
+    keep_length = is_head or status in (204, 304) or 100 <= status < 200
+    out = [b"HTTP/1.1" + status_line[8:]]
+    for f in fields:
+        name = f.split(b":", 1)[0].strip().lower()
+        if name not in DROP_FROM_RESPONSE or (keep_length and name == b"content-length"):
+            out.append(f)
+    if not keep_length:
+        out.append(b"Content-Length: " + str(len(body)).encode())
+    out += [f"{k}: {v}".encode("latin-1") for k, v in extra]
+    return b"\r\n".join(out) + b"\r\n\r\n" + (b"" if keep_length else body)

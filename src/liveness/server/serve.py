@@ -89,9 +89,9 @@ def listen(host: str, port: int) -> socket.socket:
 
 def start_front(sock: socket.socket, cfg: Any) -> subprocess.Popen[bytes]:
     """The buffering front (liveness.server.front) in its own process, on `sock`."""
-    from liveness.server.front import config_json
+    from liveness.server.front_main import config_json
 
-    cmd = [sys.executable, "-m", "liveness.server.front", "--fd", str(sock.fileno()),
+    cmd = [sys.executable, "-m", "liveness.server.front_main", "--fd", str(sock.fileno()),
            "--config", config_json(cfg)]  # fmt: skip
     return subprocess.Popen(cmd, pass_fds=(sock.fileno(),))
 
@@ -187,7 +187,8 @@ def _serve(
     if bool(cert) != bool(key):
         raise ValueError("give both --tls-cert and --tls-key")
     scheme = "https" if cert else "http"
-    from liveness.server.front import FrontConfig, tls_context
+    from liveness.server.front import FrontConfig
+    from liveness.server.front_main import tls_context
 
     if cert and key:
         try:
