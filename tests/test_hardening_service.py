@@ -493,3 +493,40 @@ def test_rate_limit_has_no_window_edge_burst(tmp_path: Path) -> None:
         codes.append(c.post("/api/v1/sessions").status_code)
         clock.t += 0.04
     assert codes.count(201) == 60 and codes.count(429) == 60
+
+
+def test_one_check_at_a_time_per_worker_bounds_memory(
+    tmp_path: Path,
+    predictor: Predictor,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worst valid upload decodes to ~80 MB; 4 request threads decoding at once took a
+    worker past 400 MB (issue 12). bench/bench_memory.py measures it; this checks the gate."""
+    import threading
+
+    from liveness.server import api
+    from liveness.server.errors import ApiError
+
+    inside, peak, lock = [0], [0], threading.Lock()
+
+    def slow_parse(*args: Any, **kwargs: Any) -> Clip:
+        with lock:
+            inside[0] += 1
+            peak[0] = max(peak[0], inside[0])
+        time.sleep(0.2)
+        with lock:
+            inside[0] -= 1
+        raise ApiError(422, "invalid_clip", "stand-in")
+
+    monkeypatch.setattr(api, "parse_check", slow_parse)
+    app = _app(tmp_path, predictor, rate_limit=0)
+    sids = [new_session(app)["session_id"] for _ in range(4)]
+    codes: list[int] = []
+    threads = [threading.Thread(target=lambda s=s: codes.append(
+        app.test_client().post(f"/api/v1/sessions/{s}/check", data={}).status_code))
+        for s in sids]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [422] * 4 and peak[0] == 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -97,6 +99,7 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
 
     app.register_blueprint(api.bp, url_prefix="/api/v1")
+    _limit_concurrency(app, "api.check", settings.max_concurrent_checks)
     app.register_blueprint(health.bp)
     app.register_blueprint(page.bp)
     _register_errors(app)
@@ -121,6 +124,19 @@ def create_app(
         return resp
 
     return app
+
+
+def _limit_concurrency(app: Flask, endpoint: str, slots: int) -> None:
+    """At most `slots` requests run `endpoint` at once in this process (memory bound)."""
+    view = app.view_functions[endpoint]
+    gate = threading.BoundedSemaphore(slots)
+
+    @functools.wraps(view)
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        with gate:
+            return view(*args, **kwargs)
+
+    app.view_functions[endpoint] = limited
 
 
 def error_response(err: ApiError) -> tuple[Response, int, dict[str, str]]:
