@@ -132,10 +132,12 @@ def one_check(base: str, body: bytes, ctype: str) -> tuple[float, str | None]:
 
 
 def worker_rss(master: int) -> dict[int, float]:
-    """VmRSS in MB of each gunicorn worker (the master's children)."""
+    """VmRSS in MB of each gunicorn worker (the master's children but the front)."""
     out = {}
     for task in Path(f"/proc/{master}/task").iterdir():
         for pid in (int(x) for x in (task / "children").read_text().split()):
+            if b"liveness.server.front" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue  # the buffering front, not a gunicorn worker
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     out[pid] = int(line.split()[1]) / 1024

@@ -228,10 +228,14 @@ def page(browser: Any) -> Iterator[Any]:
     pg = ctx.new_page()
     pg.set_default_timeout(20_000)
     pg.add_init_script(OBSERVER_JS)
+    # The page must run under the service's strict Content-Security-Policy (issue 12).
+    violations: list[str] = []
+    pg.on("console", lambda m: violations.append(m.text) if "Security Policy" in m.text else None)
     try:
         yield pg
     finally:
         ctx.close()
+    assert not violations, violations
 
 
 def state(page: Any) -> str:

@@ -237,6 +237,17 @@ CORPUS: list[tuple[str, Callable[[Parts], Parts], int, str, str]] = [
     ("no_frames", drop("frames"), 400, "missing_field", r"frames: no frame parts"),
     ("seven_frames", lambda p: [x for i, x in enumerate(p) if i >= 24 or x[0] != "frames"], 422,
      "too_few_frames", r"7 frames, need at least 8"),
+    # Issue 12: a 401-digit integer was a 500 (OverflowError); two misleading messages.
+    ("frame_time_401_digits", field("frames_t_ms", set_item(0, 10**400)), 400, "bad_field",
+     r"frames_t_ms: an entry is an integer too large for a float"),
+    ("imu_value_401_digits", field("imu", lambda r: (r[0].__setitem__(0, 10**400), r)[1]), 400,
+     "bad_field", r"imu: row 1: a value is an integer too large for a float"),
+    ("filename_9000_chars", lambda p: [(n, "a" * 9000 + ".jpg" if f else f, c, d)
+                                       for n, f, c, d in p], 400, "bad_multipart",
+     r"part 0: headers longer than 8192 bytes"),
+    ("frame_part_without_filename", lambda p: [(n, None if i == 2 else f, c, d)
+                                               for i, (n, f, c, d) in enumerate(p)], 400,
+     "bad_multipart", r"text field 'frames' is not UTF-8 \(a file part needs filename="),
 ]  # fmt: skip
 
 

@@ -65,12 +65,23 @@ def test_concurrent_consumers_exactly_one_wins(store: SessionStore) -> None:
         assert wins.count(Outcome.OK) == 1 and wins.count(Outcome.USED) == 7
 
 
-def test_rate_counter_fixed_window(store: SessionStore) -> None:
-    assert store.hit("ip:1", 60, T0) == (1, 40.0)  # T0 is 20 s into a minute
-    assert store.hit("ip:1", 60, T0 + 39)[0] == 2
-    assert store.hit("ip:2", 60, T0)[0] == 1
-    assert store.hit("ip:1", 60, T0 + 40)[0] == 1  # next window
+def test_rate_limit_sliding_window(store: SessionStore) -> None:
+    assert store.take("ip:1", 3, 60, T0) == (True, 0.0)
+    assert store.take("ip:1", 3, 60, T0 + 10)[0] and store.take("ip:1", 3, 60, T0 + 39)[0]
+    assert store.take("ip:1", 3, 60, T0 + 40) == (False, 20.0)  # the first leaves at T0 + 60
+    assert store.take("ip:2", 3, 60, T0 + 40)[0]  # per key
+    assert store.take("ip:1", 3, 60, T0 + 59.5) == (False, 0.5)  # refusals do not count
+    assert store.take("ip:1", 3, 60, T0 + 60)[0]  # one slot freed, taken
+    assert not store.take("ip:1", 3, 60, T0 + 65)[0]
+    assert store.take("ip:1", 3, 60, T0 + 70)[0]
     assert store.ping()
+
+
+def test_rate_limit_has_no_window_edge_burst(store: SessionStore) -> None:
+    """A fixed window let 2x the limit through around a window edge (issue 12)."""
+    edge = (T0 // 60 + 1) * 60  # a fixed window's edge
+    allowed = [store.take("ip:9", 60, 60, edge - 2.4 + i * 0.04)[0] for i in range(120)]
+    assert sum(allowed) == 60  # 120 requests in 4.8 s across the edge: 60 allowed
 
 
 def test_sqlite_file_is_shared_between_store_objects(tmp_path: Path) -> None:

@@ -48,8 +48,9 @@ def _rate_limit(st: AppState) -> None:
     if not s.rate_limit:
         return
     client = request.remote_addr or "unknown"
-    count, left = _store(lambda: st.store.hit(f"ip:{client}", s.rate_window_s, st.clock()))
-    if count > s.rate_limit:
+    key, limit, window = f"ip:{client}", s.rate_limit, s.rate_window_s
+    allowed, left = _store(lambda: st.store.take(key, limit, window, st.clock()))
+    if not allowed:
         retry = max(1, math.ceil(left))
         raise ApiError(
             429, "rate_limited",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +20,37 @@ from liveness.server.integrity import model_info
 from liveness.server.metrics import Metrics
 from liveness.server.sessions import SessionStore, open_store
 from liveness.server.settings import ServerSettings
-from liveness.server.state import AppState
+from liveness.server.state import AppState, watch_model
 
 log = logging.getLogger("liveness.server")
+# Metric labels take bounded values only: a client-chosen method would make a series each.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+
+
+# The page loads only its own files; camera frames are shown from a blob: URL. No framing
+# (clickjacking), camera and motion sensors for this origin only. HSTS is added under TLS by
+# the front (liveness.server.front), which terminates it.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'; manifest-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "Permissions-Policy": (
+        "camera=(self), accelerometer=(self), gyroscope=(self), magnetometer=(), "
+        "microphone=(), geolocation=(), payment=(), usb=()"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else "other"
 
 
 def set_predictor(app: Flask, predictor: Predictor, sha256: str | None = None) -> None:
@@ -69,25 +99,44 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
 
     app.register_blueprint(api.bp, url_prefix="/api/v1")
+    _limit_concurrency(app, "api.check", settings.max_concurrent_checks)
     app.register_blueprint(health.bp)
     app.register_blueprint(page.bp)
     _register_errors(app)
 
     @app.after_request
     def _after(resp: Response) -> Response:
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        for k, v in SECURITY_HEADERS.items():
+            resp.headers.setdefault(k, v)
         if request.path.startswith("/api/"):
             resp.headers.setdefault("Cache-Control", "no-store")
         endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
         st: AppState = app.extensions["liveness"]
+        watch_model(st)  # at most a stat every 10 s
         st.metrics.inc(
             "liveness_http_requests_total",
-            {"endpoint": endpoint, "method": request.method, "status": str(resp.status_code)},
+            {
+                "endpoint": endpoint,
+                "method": method_label(request.method),
+                "status": str(resp.status_code),
+            },
         )
         return resp
 
     return app
+
+
+def _limit_concurrency(app: Flask, endpoint: str, slots: int) -> None:
+    """At most `slots` requests run `endpoint` at once in this process (memory bound)."""
+    view = app.view_functions[endpoint]
+    gate = threading.BoundedSemaphore(slots)
+
+    @functools.wraps(view)
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        with gate:
+            return view(*args, **kwargs)
+
+    app.view_functions[endpoint] = limited
 
 
 def error_response(err: ApiError) -> tuple[Response, int, dict[str, str]]:

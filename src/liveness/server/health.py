@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from liveness.server.state import state
+from liveness.server.state import state, watch_model
 
 bp = Blueprint("health", __name__)
 
@@ -22,9 +22,13 @@ def readyz() -> Any:
     store_ok = st.store.ping()
     ready = st.predictor is not None and store_ok
     body: dict[str, Any] = {"ready": ready, "model": st.model or None, "sessions": store_ok}
+    on_disk = watch_model(st, force=True)
+    if on_disk is not None:  # a change is reported; the verified model keeps being served
+        body["model_file"] = on_disk
     return jsonify(body), 200 if ready else 503
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    watch_model(state(), force=True)
     return Response(state().metrics.render(), mimetype="text/plain; version=0.0.4")

@@ -16,6 +16,10 @@ HELP = {
     "liveness_checks_total": ("counter", "Checks by verdict (live, spoof, rejected)"),
     "liveness_check_seconds": ("histogram", "Check request latency, whole handler"),
     "liveness_model_seconds": ("histogram", "Model time per check (face check + preprocess + net)"),
+    "liveness_model_file_changed": (
+        "gauge",
+        "1 when the model file on disk no longer matches the verified model served",
+    ),
 }
 SNAPSHOT_EVERY_S = 1.0
 
@@ -28,6 +32,7 @@ class Metrics:
         self._lock = threading.Lock()
         self.counters: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.hists: dict[str, list[float]] = {}  # name -> bucket counts + [sum, count]
+        self.gauges: dict[str, float] = {}  # merged over workers by max
         self.shared_dir = shared_dir
         self._last_dump = 0.0
 
@@ -35,6 +40,11 @@ class Metrics:
         key = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
         with self._lock:
             self.counters[name][key] += value
+        self._maybe_dump()
+
+    def set_gauge(self, name: str, value: float) -> None:
+        with self._lock:
+            self.gauges[name] = value
         self._maybe_dump()
 
     def observe(self, name: str, seconds: float) -> None:
@@ -52,6 +62,7 @@ class Metrics:
             return {
                 "counters": {n: dict(v) for n, v in self.counters.items()},
                 "hists": {n: list(v) for n, v in self.hists.items()},
+                "gauges": dict(self.gauges),
             }
 
     def _maybe_dump(self, force: bool = False) -> None:
@@ -73,7 +84,11 @@ class Metrics:
         if self.shared_dir is None:
             return self.snapshot()
         self._maybe_dump(force=True)
-        total: dict[str, Any] = {"counters": defaultdict(lambda: defaultdict(float)), "hists": {}}
+        total: dict[str, Any] = {
+            "counters": defaultdict(lambda: defaultdict(float)),
+            "hists": {},
+            "gauges": {},
+        }
         for f in sorted(self.shared_dir.glob("worker-*.json")):
             try:
                 snap = json.loads(f.read_text())
@@ -82,6 +97,8 @@ class Metrics:
             for n, series in snap["counters"].items():
                 for k, v in series.items():
                     total["counters"][n][k] += v
+            for n, g in snap.get("gauges", {}).items():
+                total["gauges"][n] = max(g, total["gauges"].get(n, g))
             for n, h in snap["hists"].items():
                 acc = total["hists"].setdefault(n, [0.0] * len(h))
                 total["hists"][n] = [a + b for a, b in zip(acc, h, strict=True)]
@@ -96,6 +113,10 @@ class Metrics:
             if kind == "counter":
                 for key, v in sorted(snap["counters"].get(name, {}).items()):
                     lines.append(f"{name}{{{key}}} {v:g}" if key else f"{name} {v:g}")
+                continue
+            if kind == "gauge":
+                if name in snap["gauges"]:
+                    lines.append(f"{name} {snap['gauges'][name]:g}")
                 continue
             h = snap["hists"].get(name, [0.0] * (len(BUCKETS) + 2))
             for b, c in zip(BUCKETS, h, strict=False):

@@ -77,8 +77,10 @@ def parse_form(
             # An empty part written as "headers CRLF CRLF --boundary" (Werkzeug's own client
             # does): the second CRLF was taken as the delimiter's.
             split, part = len(part) - 2, part + b"\r\n"
-        if split < 0 or split > MAX_HEADER_BYTES:
+        if split < 0:
             raise _bad(f"part {k - 1}: no blank line after its headers")
+        if split > MAX_HEADER_BYTES:
+            raise _bad(f"part {k - 1}: headers longer than {MAX_HEADER_BYTES} bytes")
         headers = _headers(part[:split], k - 1)
         data = part[split + 4 :]
         kind, params = parse_options_header(headers.get("Content-Disposition", ""))
@@ -94,15 +96,16 @@ def parse_form(
                 ),
             )  # fmt: skip
         else:
+            hint = " (a file part needs filename=... in its Content-Disposition)"
             if len(data) > max_field_bytes:
                 raise ApiError(
                     413,
                     "too_large",
-                    f"a text field ({name[:40]!r}) exceeds {max_field_bytes} bytes",
+                    f"a text field ({name[:40]!r}) exceeds {max_field_bytes} bytes{hint}",
                 )
             try:
                 form.add(name, data.decode("utf-8"))
             except UnicodeDecodeError:
-                raise _bad(f"text field {name[:40]!r} is not UTF-8") from None
+                raise _bad(f"text field {name[:40]!r} is not UTF-8{hint}") from None
         pos = end + 2 + len(delim)
     return form, files

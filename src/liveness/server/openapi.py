@@ -181,6 +181,16 @@ SCHEMAS: dict[str, Any] = {
             "ready": {"type": "boolean"},
             "model": {"type": "object", "nullable": True},
             "sessions": {"type": "boolean"},
+            "model_file": {
+                "type": "object",
+                "description": "Under `liveness serve`: whether the model file on disk still "
+                "matches the verified model being served (a change is reported, never loaded)",
+                "properties": {
+                    "path": {"type": "string"},
+                    "on_disk": {"type": "string", "enum": ["unchanged", "changed", "missing"]},
+                    "on_disk_sha256": {"type": "string"},
+                },
+            },
         },
     },
 }

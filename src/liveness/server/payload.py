@@ -40,7 +40,10 @@ def _number(v: Any) -> float:
         return math.nan
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise TypeError(type(v).__name__)
-    return float(v)
+    try:
+        return float(v)
+    except OverflowError:  # a JSON integer of hundreds of digits
+        raise TypeError("an integer too large for a float") from None
 
 
 def parse_times(text: str | None, n_frames: int) -> np.ndarray:
@@ -64,7 +67,10 @@ def _numeric_rows(value: list[Any]) -> np.ndarray | None:
         return None
     if not all(type(v) is float or type(v) is int for row in value for v in row):
         return None
-    return np.array(value, dtype=np.float64)
+    try:
+        return np.array(value, dtype=np.float64)
+    except OverflowError:  # the slow path names the row
+        return None
 
 
 def parse_imu(text: str | None, max_samples: int) -> np.ndarray | None:

@@ -1,4 +1,4 @@
-"""`liveness serve`: gunicorn workers (each loads the model once), TLS, self-signed certificates."""
+"""`liveness serve`: the buffering front + gunicorn workers (each loads the model once), TLS."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import logging
 import os
 import shutil
 import socket
+import ssl
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -43,12 +45,55 @@ def load_service_predictor(model: str | None, threads: int, check_face: bool) ->
     return load_predictor(model, threads=threads, check_face=check_face), sha
 
 
-def worker_app(settings: ServerSettings, opts: ServeOptions, metrics_dir: Path | None) -> Any:
-    """Runs in each worker process after the fork: one model per process, never shared."""
-    from liveness.server.app import create_app
+def worker_app(
+    settings: ServerSettings,
+    opts: ServeOptions,
+    metrics_dir: Path | None,
+    model: tuple[Path, str, Path] | None = None,
+) -> Any:
+    """Runs in each worker process after the fork: one model per process, never shared.
 
-    predictor, sha = load_service_predictor(opts.model, opts.threads, opts.check_face)
-    return create_app(settings, predictor, model_sha256=sha, metrics_dir=metrics_dir)
+    `model` = (verified private copy, its sha256, the original path): the worker loads the copy
+    the master verified, so a file changed on disk since start-up is reported, never loaded.
+    Requests come through the front (one more proxy hop, which appends the client address)."""
+    from liveness.predict import load_predictor
+    from liveness.server.app import create_app
+    from liveness.server.integrity import ModelWatch, verify_copy
+
+    behind_front = dataclasses.replace(settings, trusted_proxies=settings.trusted_proxies + 1)
+    if model is None:
+        predictor, sha = load_service_predictor(opts.model, opts.threads, opts.check_face)
+        return create_app(behind_front, predictor, model_sha256=sha, metrics_dir=metrics_dir)
+    copy, sha, original = model
+    verify_copy(copy, sha)
+    predictor = load_predictor(copy, threads=opts.threads, check_face=opts.check_face)
+    app = create_app(behind_front, predictor, model_sha256=sha, metrics_dir=metrics_dir)
+    app.extensions["liveness"].model_watch = ModelWatch(original, sha, served_copy=copy)
+    return app
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The public listening socket, bound here so a busy port fails before anything starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise ValueError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def start_front(sock: socket.socket, cfg: Any) -> subprocess.Popen[bytes]:
+    """The buffering front (liveness.server.front) in its own process, on `sock`."""
+    from liveness.server.front_main import config_json
+
+    cmd = [sys.executable, "-m", "liveness.server.front_main", "--fd", str(sock.fileno()),
+           "--config", config_json(cfg)]  # fmt: skip
+    return subprocess.Popen(cmd, pass_fds=(sock.fileno(),))
 
 
 def lan_address() -> str | None:
@@ -101,16 +146,38 @@ def self_signed_cert(
 
 def run_server(settings: ServerSettings, opts: ServeOptions) -> int:
     """Serve until SIGTERM/SIGINT (graceful: in-flight requests finish)."""
-    from gunicorn.app.base import BaseApplication
-
     from liveness.server.sessions import open_store
 
     open_store(settings.sessions_url).close()  # fail fast (bad URL, unreachable Redis)
-    # Fail fast on a tampered or corrupted model too (each worker checks it again at load).
+    # The model is read and verified once, here; workers load these verified bytes (a private
+    # copy), so a tampered file fails now and a file changed later is only reported.
     from liveness.predict import BUNDLED
-    from liveness.server.integrity import verify_model_file
+    from liveness.server.integrity import snapshot_model
 
-    verify_model_file(opts.model if opts.model is not None else BUNDLED)
+    original = Path(opts.model if opts.model is not None else BUNDLED).resolve()
+    private = Path(tempfile.mkdtemp(prefix="liveness-serve-"))  # 0700: model copy, socket
+    try:
+        return _serve(
+            settings, opts, private, original, snapshot_model(original, private / "model")
+        )
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _serve(
+    settings: ServerSettings,
+    opts: ServeOptions,
+    private: Path,
+    original: Path,
+    verified: tuple[Path, str],
+) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    copy, sha = verified
+    if settings.audit_dir is not None:  # refuse a directory holding anything else, now
+        from liveness.server.audit import open_audit_dir
+
+        open_audit_dir(settings.audit_dir)
     cert, key = opts.tls_cert, opts.tls_key
     if opts.tls_self_signed:
         lan = lan_address()
@@ -120,25 +187,42 @@ def run_server(settings: ServerSettings, opts: ServeOptions) -> int:
     if bool(cert) != bool(key):
         raise ValueError("give both --tls-cert and --tls-key")
     scheme = "https" if cert else "http"
+    from liveness.server.front import FrontConfig
+    from liveness.server.front_main import tls_context
+
+    if cert and key:
+        try:
+            tls_context(cert, key)
+        except (OSError, ssl.SSLError) as e:
+            raise ValueError(f"cannot use the TLS certificate/key: {e}") from None
+    sock = listen(opts.host, opts.port)
     shown = lan_address() if opts.host in ("0.0.0.0", "::") else opts.host
     print(f"liveness: serving on {scheme}://{shown or opts.host}:{opts.port}/", flush=True)
     if opts.tls_self_signed:
         print(f"liveness: self-signed certificate {cert} (accept it once in the phone's browser)")
-    metrics_dir = Path(tempfile.mkdtemp(prefix="liveness-metrics-"))
+    metrics_dir = private / "metrics"
+    metrics_dir.mkdir()
+    backend = str(private / "backend.sock")
+    front_cfg = FrontConfig(
+        backend=backend, max_body=settings.max_upload_bytes, tls_cert=cert, tls_key=key,
+        backend_timeout_s=opts.timeout_s + 10.0, graceful_timeout_s=opts.graceful_timeout_s,
+    )  # fmt: skip
     config = {
-        "bind": f"[{opts.host}]:{opts.port}" if ":" in opts.host else f"{opts.host}:{opts.port}",
+        "bind": f"unix:{backend}",  # only the front connects (slow clients never reach here)
         "workers": opts.workers,
         "worker_class": "gthread",
         "threads": opts.http_threads,
         "timeout": opts.timeout_s,
         "graceful_timeout": opts.graceful_timeout_s,
-        "keepalive": 5,
+        "keepalive": 0,  # the front sends one request per connection
         "preload_app": False,  # each worker loads its own model after the fork
-        "limit_request_line": 4094,
-        "limit_request_fields": 100,
-        "certfile": cert,
-        "keyfile": key,
+        # The front enforces the public limits (request line 4094 B, 100 header fields,
+        # 8190 B a field); it adds up to 4 fields of its own.
+        "limit_request_line": front_cfg.max_line,
+        "limit_request_fields": front_cfg.max_fields + 8,
+        "limit_request_field_size": front_cfg.max_head_bytes + 1024,
         "accesslog": "-",
+        "access_log_format": '%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms',
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "liveness",
@@ -149,12 +233,23 @@ def run_server(settings: ServerSettings, opts: ServeOptions) -> int:
             for k, v in config.items():
                 if v is not None:
                     self.cfg.set(k, v)
+            # gunicorn >= 25.1 opens a control socket at one path per user (~/.gunicorn/
+            # gunicorn.ctl): a second instance would take it over and stopping either removes
+            # it. Nothing here uses it.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
-            return worker_app(settings, opts, metrics_dir)
+            return worker_app(settings, opts, metrics_dir, (copy, sha, original))
 
+    front = start_front(sock, front_cfg)
+    sock.close()  # the front holds it now
     try:
         _App().run()
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        front.terminate()
+        try:
+            front.wait(timeout=opts.graceful_timeout_s + 5)
+        except subprocess.TimeoutExpired:
+            front.kill()
     return 0

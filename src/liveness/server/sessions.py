@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -28,7 +29,7 @@ class Consumed:
 
 
 class SessionStore(ABC):
-    """Single-use sessions and fixed-window counters. Times are seconds on the app's clock."""
+    """Single-use sessions and sliding-window rate limits. Times are seconds on the app's clock."""
 
     @abstractmethod
     def create(self, session_id: str, challenge: str, expires_at: float, now: float) -> None: ...
@@ -38,8 +39,11 @@ class SessionStore(ABC):
         """Atomically mark the session used; only the first caller gets OK, across processes."""
 
     @abstractmethod
-    def hit(self, key: str, window_s: int, now: float) -> tuple[int, float]:
-        """Count one event for `key` in the current fixed window: (count, seconds left in it)."""
+    def take(self, key: str, limit: int, window_s: float, now: float) -> tuple[bool, float]:
+        """Sliding-window rate limit: allow this event if `key` had fewer than `limit` allowed
+        events in the last `window_s` seconds (then it counts), else refuse it (it does not
+        count). Returns (allowed, seconds until one is allowed again; 0 when allowed). At most
+        `limit` events are ever allowed in any `window_s`-long interval: no window-edge burst."""
 
     @abstractmethod
     def ping(self) -> bool: ...
@@ -55,8 +59,8 @@ class SQLiteStore(SessionStore):
         "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, challenge TEXT NOT NULL, "
         "expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0, used_at REAL)",
         "CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at)",
-        "CREATE TABLE IF NOT EXISTS counters (key TEXT NOT NULL, window INTEGER NOT NULL, "
-        "count INTEGER NOT NULL, PRIMARY KEY (key, window))",
+        "CREATE TABLE IF NOT EXISTS rate_hits (key TEXT NOT NULL, t REAL NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS rate_hits_key_t ON rate_hits (key, t)",
     )
 
     def __init__(self, path: str | Path, purge_every_s: float = 60.0) -> None:
@@ -65,6 +69,7 @@ class SQLiteStore(SessionStore):
         self._local = threading.local()
         self._purge_every = purge_every_s
         self._last_purge = 0.0
+        self._max_window = 0.0
         conn = self._conn()
         with conn:
             for stmt in self.SCHEMA:
@@ -103,18 +108,23 @@ class SQLiteStore(SessionStore):
             return Consumed(Outcome.UNKNOWN)
         return Consumed(Outcome.USED if row[0] else Outcome.EXPIRED)
 
-    def hit(self, key: str, window_s: int, now: float) -> tuple[int, float]:
-        window = int(now // window_s)
-        row = (
-            self._conn()
-            .execute(
-                "INSERT INTO counters (key, window, count) VALUES (?, ?, 1) "
-                "ON CONFLICT (key, window) DO UPDATE SET count = count + 1 RETURNING count",
-                (key, window),
-            )
-            .fetchone()
-        )
-        return int(row[0]), (window + 1) * window_s - now
+    def take(self, key: str, limit: int, window_s: float, now: float) -> tuple[bool, float]:
+        conn = self._conn()
+        self._max_window = max(self._max_window, window_s)
+        conn.execute("BEGIN IMMEDIATE")  # one writer at a time, across processes
+        try:
+            conn.execute("DELETE FROM rate_hits WHERE key = ? AND t <= ?", (key, now - window_s))
+            n, oldest = conn.execute(
+                "SELECT COUNT(*), MIN(t) FROM rate_hits WHERE key = ?", (key,)
+            ).fetchone()
+            allowed = n < limit
+            if allowed:
+                conn.execute("INSERT INTO rate_hits (key, t) VALUES (?, ?)", (key, now))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return allowed, 0.0 if allowed else max(0.0, float(oldest) + window_s - now)
 
     def _maybe_purge(self, now: float) -> None:
         if now - self._last_purge < self._purge_every:
@@ -122,7 +132,7 @@ class SQLiteStore(SessionStore):
         self._last_purge = now
         conn = self._conn()
         conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now - USED_GRACE_S,))
-        conn.execute("DELETE FROM counters WHERE window < ?", (int(now // 3600) - 48,))
+        conn.execute("DELETE FROM rate_hits WHERE t <= ?", (now - self._max_window,))
 
     def ping(self) -> bool:
         try:
@@ -149,6 +159,20 @@ return {'ok', h[1]}
 """
 
 
+# KEYS[1] sorted set of allowed events' times; ARGV now, window, limit, a unique member.
+_TAKE_LUA = """
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
+  return {1, '0'}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, tostring(math.max(0, tonumber(oldest[2]) + window - now))}
+"""
+
+
 class RedisStore(SessionStore):
     """Sessions in Redis (any number of machines): hashes with a TTL, consumed by a Lua script."""
 
@@ -158,6 +182,7 @@ class RedisStore(SessionStore):
         self._redis: Any = redis.Redis.from_url(url, socket_timeout=5.0, decode_responses=True)
         self._prefix = prefix
         self._consume = self._redis.register_script(_CONSUME_LUA)
+        self._take = self._redis.register_script(_TAKE_LUA)
 
     def create(self, session_id: str, challenge: str, expires_at: float, now: float) -> None:
         key = f"{self._prefix}session:{session_id}"
@@ -173,14 +198,12 @@ class RedisStore(SessionStore):
         )
         return Consumed(Outcome(status), challenge)
 
-    def hit(self, key: str, window_s: int, now: float) -> tuple[int, float]:
-        window = int(now // window_s)
-        k = f"{self._prefix}rate:{key}:{window}"
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.incr(k)
-        pipe.expire(k, 2 * window_s)
-        count, _ = pipe.execute()
-        return int(count), (window + 1) * window_s - now
+    def take(self, key: str, limit: int, window_s: float, now: float) -> tuple[bool, float]:
+        allowed, retry = self._take(
+            keys=[f"{self._prefix}rate:{key}"],
+            args=[repr(now), repr(float(window_s)), limit, f"{now!r}:{secrets.token_hex(8)}"],
+        )
+        return bool(int(allowed)), float(retry)
 
     def ping(self) -> bool:
         try:

@@ -41,7 +41,11 @@ class ServerSettings:
     max_frame_pixels: int = 640 * 640
     imu_max_samples: int = 2000
     max_json_field_bytes: int = 256 * 1024  # frames_t_ms and imu text fields
-    # Per-client fixed-window rate limit on POST /api/v1/* (0 disables it).
+    # Checks processed at once per worker process (the others wait, their bodies unread): the
+    # worst valid upload decodes to ~80 MB (64 frames of 640x640), so this bounds memory.
+    max_concurrent_checks: int = 1
+    # Per-client sliding-window rate limit on POST /api/v1/* (0 disables it): at most
+    # rate_limit requests in any rate_window_s-long interval.
     rate_limit: int = 60
     rate_window_s: int = 60
     trusted_proxies: int = 0  # >0: take the client address from X-Forwarded-For (that many hops)
@@ -62,6 +66,7 @@ class ServerSettings:
             "rate_window_s": self.rate_window_s,
             "audit_days": self.audit_days,
             "max_json_field_bytes": self.max_json_field_bytes,
+            "max_concurrent_checks": self.max_concurrent_checks,
         }
         for name, v in positive.items():
             if not v > 0:
