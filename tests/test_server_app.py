@@ -16,7 +16,6 @@ from PIL import Image
 
 from liveness.clip import Clip, read_clip
 from liveness.predict import Predictor
-from liveness.preprocess import preprocess_clip
 from liveness.server.app import create_app
 from liveness.server.settings import ServerSettings
 
@@ -116,12 +115,15 @@ def test_live_check_matches_the_predictor(
     r = check(app, sid, multipart(clip))
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
-    # The same clip after the JPEG round trip, scored by the predictor alone: the same number.
+    # The same clip after the JPEG round trip, judged by the one decision path the CLI uses:
+    # the same verdict, score and motion agreement (the session adds only its challenge).
     frames = np.stack([np.asarray(Image.open(io.BytesIO(encode(f)))) for f in clip.frames])
     sent = Clip(frames, clip.frame_t_ms, clip.imu)
-    direct = predictor.predict_inputs([preprocess_clip(sent, predictor.config.preprocess)])[0]
+    direct = predictor.assess(sent)
     assert body["score"] == pytest.approx(direct["score"], abs=1e-6)
-    assert body["threshold"] == direct["threshold"]
+    assert body["model_score"] == pytest.approx(direct["model_score"], abs=1e-6)
+    assert body["threshold"] == direct["threshold"] and body["motion"] == direct["motion"]
+    assert body["live"] == direct["live"]
     assert body["modalities"] == ["video", "imu"]
     assert body["challenge"]["id"] == "left" and body["challenge"]["followed"] is True
     assert body["challenge"]["judged_from"] == "imu"

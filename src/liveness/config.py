@@ -98,6 +98,7 @@ class MotionConfig:
     hfov_deg: float = 65.0  # horizontal field of view prior (CONTRACT.md: 50–80°, most 60–70°)
     max_side: int = 160  # frames are tracked at most this large (longest side, px)
     max_corners: int = 150
+    corner_quality: float = 0.005  # of the strongest corner: lower tracks more, and more noise
     min_points: int = 8  # tracked points a fit needs
     lk_window: int = 15
     lk_levels: int = 2
