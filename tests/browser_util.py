@@ -20,14 +20,16 @@ MARK_BITS = 8
 MARK_PX = 8
 
 # Runs in the page (added by the test, not part of the product): watches the preview video
-# and records, for every camera frame, its capture time (requestVideoFrameCallback metadata,
-# else the callback time) and the index drawn by mark_frames. The test uses it to learn when
-# the fake camera showed file frame 0, so it can play the clip's IMU in step with the video.
+# and records, for every camera frame, [capture time (requestVideoFrameCallback metadata, else
+# the callback time), the index drawn by mark_frames, the callback's `now`, performance.now()
+# in the callback]. The test uses it to learn when the fake camera showed file frame 0, so it
+# can play the clip's IMU in step with the video.
 OBSERVER_JS = """
 (() => {
   const BITS = MARK_BITS, PX = MARK_PX;
   window.__camFrames = [];
   const canvas = document.createElement("canvas");
+  canvas.__observer = true; // not the page's: STAMPS_JS does not count its draws
   let ctx = null;
   const watch = (video) => {
     const cb = (now, meta) => {
@@ -46,7 +48,7 @@ OBSERVER_JS = """
           if (cb > 0) code |= 1 << b;
         }
         const t = Number.isFinite(meta && meta.captureTime) ? meta.captureTime : now;
-        window.__camFrames.push([t, code, now]);
+        window.__camFrames.push([t, code, now, performance.now()]);
       }
       video.requestVideoFrameCallback(cb);
     };
@@ -58,6 +60,29 @@ OBSERVER_JS = """
   }, 10);
 })();
 """.replace("MARK_BITS", str(MARK_BITS)).replace("MARK_PX", str(MARK_PX))
+
+
+# Also test code only, for the clock-offset measurement (docs/CLOCK_OFFSET.md): every
+# devicemotion event as [event.timeStamp, performance.now() when handled, rotationRate.alpha],
+# and performance.now() whenever the page draws a video frame onto its canvas (the moment it
+# grabs a frame).
+STAMPS_JS = """
+(() => {
+  window.__motion = [];
+  window.addEventListener("devicemotion", (e) => {
+    const r = e.rotationRate;
+    window.__motion.push([e.timeStamp, performance.now(), r && r.alpha !== null ? r.alpha : NaN]);
+  });
+  window.__draws = [];
+  const draw = CanvasRenderingContext2D.prototype.drawImage;
+  CanvasRenderingContext2D.prototype.drawImage = function (src, ...rest) {
+    if (src instanceof HTMLVideoElement && !this.canvas.__observer) {
+      window.__draws.push(performance.now());
+    }
+    return draw.call(this, src, ...rest);
+  };
+})();
+"""
 
 
 MARK_CB = 40.0  # Cb offset of a block, either way from neutral
@@ -150,8 +175,18 @@ class Timeline:
         return 1000.0 / self.fps
 
     def clip_time(self, t_page: float, t0: float) -> float:
-        """The clip time (its own clock) shown by the camera at page time t_page."""
-        return float(self.clip_t_ms[0] + (t_page - t0 - self.lead * self.period_ms))
+        """The clip time (its own clock) shown by the camera at page time t_page. The camera
+        plays the clip's frames one per period, while the clip's own frame times need not be
+        evenly spaced (a generated clip can drop a frame: a 133 ms step at 15 fps); the
+        sensors must follow the frames as played, so the clip's time is interpolated between
+        its frames' times (beyond the clip: one period per frame)."""
+        j = (t_page - t0) / self.period_ms - self.lead  # clip frame index shown, fractional
+        t, last = self.clip_t_ms, len(self.clip_t_ms) - 1
+        if j <= 0:
+            return float(t[0] + j * self.period_ms)
+        if j >= last:
+            return float(t[last] + (j - last) * self.period_ms)
+        return float(np.interp(j, np.arange(last + 1), t))
 
     def source_frame(self, index: int) -> np.ndarray:
         return self.frames[index]

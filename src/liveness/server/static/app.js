@@ -41,6 +41,10 @@ const el = {
   thresholdMark: $("threshold-mark"),
   modalities: $("modalities"),
   challengeResult: $("challenge-result"),
+  motionLabel: $("motion-label"),
+  motion: $("motion"),
+  motionWords: $("motion-words"),
+  motionNumbers: $("motion-numbers"),
   reasons: $("reasons"),
   details: $("details"),
 };
@@ -152,6 +156,37 @@ function fmt(x, digits = 3) {
   return typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "–";
 }
 
+const isNum = (x) => typeof x === "number" && Number.isFinite(x);
+const signed = (x) => `${x >= 0 ? "+" : "-"}${Math.abs(x).toFixed(0)}`; // as in `words`
+const capital = (text) => (text ? text[0].toUpperCase() + text.slice(1) : "");
+
+// The motion agreement (the check response's `motion`, null without sensors) in words and in
+// one compact line of numbers; the rest of its numbers go to the details.
+function showMotion(m) {
+  el.motionLabel.hidden = el.motion.hidden = !m;
+  el.motion.dataset.status = m?.status ?? "";
+  el.motionWords.textContent = m ? capital(m.words || m.status || "") : "";
+  const nums = [];
+  if (m && isNum(m.r)) nums.push(`r = ${m.r.toFixed(2)}`);
+  if (m && isNum(m.offset_ms)) nums.push(`offset ${signed(m.offset_ms)} ms`);
+  if (m && isNum(m.gain)) nums.push(`gain ${m.gain.toFixed(2)}`);
+  el.motionNumbers.textContent = nums.join(" · ");
+}
+
+function motionDetails(m) {
+  if (!m) return [];
+  const axes = Array.isArray(m.r_axes) ? m.r_axes : [];
+  const perAxis = ["x", "y", "z"].map((a, i) => `${a} ${fmt(axes[i], 2)}`).join(", ");
+  return [
+    ["Motion r", `per axis ${perAxis}; fast part ${fmt(m.r_detail, 2)}; agreement ${fmt(m.score, 2)}`],
+    ["Turn rate", `video ${fmt(m.video_deg_s, 1)} °/s, phone ${fmt(m.gyro_deg_s, 1)} °/s; ` +
+      `residual ${fmt(m.residual, 2)}; coverage ${fmt(m.coverage, 2)}`],
+    ["Wide search", isNum(m.wide_offset_ms)
+      ? `best at ${signed(m.wide_offset_ms)} ms (fast part r ${fmt(m.wide_r, 2)})` : ""],
+    ["Findings", Array.isArray(m.findings) ? m.findings.join(", ") : ""],
+  ];
+}
+
 function showResult(r) {
   const live = r.live === true;
   el.result.dataset.live = String(live);
@@ -176,6 +211,7 @@ function showResult(r) {
   el.challengeResult.textContent =
     `${followed ? "Followed" : "Not followed"}${from ? ` (judged from ${from})` : ""}`;
   el.result.dataset.followed = String(followed);
+  showMotion(r.motion ?? null);
 
   el.reasons.replaceChildren();
   for (const reason of r.reasons ?? []) {
@@ -189,6 +225,8 @@ function showResult(r) {
   el.details.replaceChildren();
   const rows = [
     ["Challenge", ch.detail],
+    ["Model score", isNum(r.model_score) ? fmt(r.model_score) : ""],
+    ...motionDetails(r.motion ?? null),
     ["Session", r.session_id],
     ["Model", r.model ? `${r.model.version} (${r.model.backend}, ${String(r.model.sha256).slice(0, 12)}…)` : ""],
     ["Server time", r.server_time],
