@@ -139,14 +139,10 @@ def clips(tmp_path_factory: pytest.TempPathFactory, predictor: Predictor) -> dic
 
 @dataclass
 class RecordingPredictor(Predictor):
-    """The real predictor, remembering every clip the server decoded (test code only). It
-    asks the server to decode every frame (the service decodes only the frames the model
-    reads when sensors are present), so the test can inspect all that was sent."""
+    """The real predictor, remembering every clip the server decoded (test code only), so the
+    test can inspect all that was sent."""
 
     received: list[Clip] = field(default_factory=list)
-
-    def frames_used(self, frame_t_ms: np.ndarray) -> np.ndarray:
-        return np.arange(len(frame_t_ms))
 
     def check_face(self, clip: Clip) -> Any:
         self.received.append(clip)
@@ -417,7 +413,7 @@ def check_response(body: dict[str, Any], modalities: list[str]) -> None:
     assert body["modalities"] == modalities
     ch = body["challenge"]
     assert ch["id"] == CHALLENGE and isinstance(ch["followed"], bool) and ch["detail"]
-    assert ch["judged_from"] == ("imu" if "imu" in modalities else "video")
+    assert ch["judged_from"] == ("imu+video" if "imu" in modalities else "video")
     assert isinstance(body["reasons"], list) and (body["reasons"] == []) == body["live"]
     assert {"version", "sha256", "backend"} <= set(body["model"])
 
@@ -472,8 +468,10 @@ def test_live_clip_with_sensors_is_accepted(
     # Frames and sensor readings were played in step (the sensors a few ms late: see
     # test_frame_and_sensor_stamps_share_one_clock): the check finds them so.
     assert abs(m["offset_ms"]) <= 20.0, m
-    # Through camera, JPEG and virtual sensors the score stays near the clip's own.
-    assert abs(body["score"] - direct["score"]) < 0.03, (body["score"], direct["score"])
+    # Through camera, JPEG and virtual sensors the network's score stays near the clip's own;
+    # the fused score also carries the agreement, re-measured on the frames the page captured.
+    assert abs(body["model_score"] - direct["model_score"]) < 0.03, (body, direct)
+    assert abs(body["score"] - direct["score"]) < 0.1, (body["score"], direct["score"])
     assert body["live"] and v["live"] == "true", (
         f"direct score {direct['score']:.4f}, through the page {body['score']:.4f} "
         f"(threshold {body['threshold']}): {body['reasons']}"
@@ -649,6 +647,7 @@ def test_frame_and_sensor_stamps_share_one_clock(
         f"-> page drawImage {q(grab)} ms; frame interval jitter ±{np.max(np.abs(jitter)):.1f} ms"
     )
     assert len(sensor) >= 0.8 * len(steps), (len(sensor), len(steps))
-    # A reading reaches an event within two 60 Hz periods (plus one CDP send).
-    assert np.all(sensor[:, 1] > -1.0) and np.median(sensor[:, 0]) < 40.0, sensor
+    # A reading reaches an event within two 60 Hz periods (plus one CDP send), never before the
+    # send returned (within the page-clock estimate's error, a few ms on a loaded machine).
+    assert np.all(sensor[:, 1] > -5.0) and np.median(sensor[:, 0]) < 40.0, sensor
     assert np.all(handled >= -0.01) and np.all(run >= -0.01) and np.all(grab >= -0.01)

@@ -20,7 +20,7 @@ from liveness.challenge import (
 )
 from liveness.config import SynthConfig
 from liveness.face import FaceDetector
-from liveness.motion import focal_px, rotation_jacobian
+from liveness.motion import VideoMotion, focal_px, rotation_jacobian
 from liveness.synth.atlas import sample_atlas
 from liveness.synth.capture import live_capture
 from liveness.synth.scene import Person
@@ -165,3 +165,26 @@ def test_head_words_are_the_equivalent_move() -> None:
         "Turn your head to your right",
         "Tilt your head down",
     ]
+
+
+def _vm_turning(rate_y: float, n: int = 30) -> VideoMotion:
+    """A video whose background turns about +y at rate_y rad/s (per 50 ms interval)."""
+    t = 1000.0 + 50.0 * np.arange(n + 1)
+    rot = np.tile([0.0, rate_y * 0.05, 0.0], (n, 1))
+    ones, z = np.ones(n), np.zeros((n, 3))
+    return VideoMotion(t[:-1], t[1:], rot, ones, z, ones, 190.0, (240, 320), (120, 160, 72, 96), [])
+
+
+@pytest.mark.parametrize(("video_rate", "followed"), [(0.15, True), (0.05, True), (-0.15, False),
+                                                      (0.0, False), (0.01, False)])  # fmt: skip
+def test_with_sensors_the_video_must_turn_the_asked_way(video_rate: float, followed: bool) -> None:
+    """Gyro rows say "left" (+y, 0.2 rad/s, 1.5 s: 17°); the video must show at least
+    VIDEO_AGREE_SHARE of that turn the same way (forged rows under another move's frames fail)."""
+    t = 1000.0 + 50.0 * np.arange(31)
+    ti = np.arange(900.0, 2700.0, 10.0)
+    imu = np.column_stack(
+        [ti, np.tile([0, 9.81, 0], (len(ti), 1)), np.tile([0, 0.2, 0], (len(ti), 1))]
+    )
+    j = judge("left", np.zeros((31, 8, 8, 3), np.uint8), t, imu, 5.0, _vm_turning(video_rate))
+    assert j.judged_from == "imu+video" and j.followed is followed, j.detail
+    assert "video_along_deg" in j.steps[0]

@@ -336,13 +336,14 @@ def test_frozen_video_is_never_live(make_app: AppFactory, clip: Clip) -> None:  
 def test_undetectable_gyro_units(make_app: AppFactory, clip: Clip, factor: float) -> None:  # noqa: F811
     """Gyro 1000x too small (looks like a phone held still) or in deg/s (57x, within the
     gyroscope's range) cannot be told from the values: documented in docs/HARDENING.md. Too small
-    fails safe (the challenge is not followed); deg/s still has to turn the right way."""
+    fails safe (the challenge is not followed); deg/s still has to turn the right way, in the
+    gyro and in the video."""
     resp = post(make_app(), body_of(imu_cols(slice(4, 7), factor)(parts_of(clip))),
                 f"multipart/form-data; boundary={BOUNDARY}")  # fmt: skip
     assert resp.status_code == 200, resp.get_json()
     ch = resp.get_json()["challenge"]
-    assert ch["judged_from"] == "imu"
-    assert ch["followed"] is (factor > 1)
+    assert ch["judged_from"] == "imu+video"
+    assert ch["followed"] is (factor > 1), ch
     wrong = make_app(challenges=("right",))
     resp = post(wrong, body_of(imu_cols(slice(4, 7), factor)(parts_of(clip))),
                 f"multipart/form-data; boundary={BOUNDARY}")  # fmt: skip

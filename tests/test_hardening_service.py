@@ -38,6 +38,7 @@ from .serverkit import (  # noqa: F401 - predictor is a fixture
     bundled_model,
     free_port,
     live_clip,
+    load_bench,
     multipart,
     predictor,
 )
@@ -530,3 +531,18 @@ def test_one_check_at_a_time_per_worker_bounds_memory(
     for t in threads:
         t.join()
     assert sorted(codes) == [422] * 4 and peak[0] == 1
+
+
+@pytest.mark.slow
+def test_forged_sensor_rows_are_refused_through_the_service() -> None:
+    """Issue 12, item 1: frames of one move with the gyro rows of the move the session asked for
+    (the gyro alone calls the challenge followed) are refused: the video does not turn that way.
+    The refusal rate over many tries is bench/bench_forged.py's (docs/MOTION.md)."""
+    bench = load_bench("bench_forged")
+    res = bench.run(3, 240, 320, seed=7, progress=False)
+    for body in res["forged"]:
+        assert body["status"] == 200, body
+        assert body["live"] is False, body
+        assert body["challenge"]["followed"] is False, body["challenge"]
+        assert body["challenge"]["judged_from"] == "imu+video"
+        assert body["motion"]["agrees"] is False, body["motion"]

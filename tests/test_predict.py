@@ -183,29 +183,3 @@ print("ok", p.backend.name)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok tflite")
-
-
-def test_frames_used_covers_what_preprocessing_and_the_face_check_read(
-    tiny_dataset: Path, tiny_model: Path
-) -> None:
-    """The server decodes only predictor.frames_used(t): it must hold every frame read."""
-    import numpy as np
-
-    from liveness.clip import read_clip
-    from liveness.face import probe_indices
-    from liveness.preprocess import preprocess_clip
-
-    pred = load_predictor(tiny_model, check_face=True)
-    for path in sorted((tiny_dataset / "clips").iterdir())[:6]:
-        clip = read_clip(path)
-        used = set(pred.frames_used(clip.frame_t_ms).tolist())
-        item = preprocess_clip(clip, pred.config.preprocess)
-        assert set(item["frame_indices"].tolist()) <= used
-        assert set(probe_indices(clip.num_frames).tolist()) <= used
-        assert len(used) < clip.num_frames  # it saves work
-        # Frames outside `used` do not change the model's input.
-        blanked = clip.frames.copy()
-        blanked[[i for i in range(clip.num_frames) if i not in used]] = 0
-        clip2 = type(clip)(blanked, clip.frame_t_ms, clip.imu)
-        again = preprocess_clip(clip2, pred.config.preprocess)
-        assert np.array_equal(item["video"], again["video"])

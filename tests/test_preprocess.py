@@ -16,6 +16,7 @@ from liveness.preprocess import (
     MIRROR_IMU_SIGNS,
     crop_resize,
     mirror_clip_arrays,
+    normalise_accel_sign,
     preprocess_clip,
     resample_imu,
     select_frame_indices,
@@ -194,3 +195,22 @@ def test_video_to_model_layout_and_scale() -> None:
     ref = torch.from_numpy(video).permute(0, 1, 4, 2, 3).float() / 255.0
     got = torch.from_numpy(x)
     assert torch.equal(got, ref) and got.stride() == ref.stride()
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_accelerometer_sign_normalised_from_gravity(sign: float) -> None:
+    """Upright selfie: gravity reads +y in the contract; a client reporting −y is flipped."""
+    t = np.arange(0.0, 2000.0, 10.0)
+    acc = np.tile([0.3, 9.7, 1.2], (len(t), 1)) * sign
+    gyro = np.tile([0.1, -0.2, 0.05], (len(t), 1))
+    imu = np.column_stack([t, acc, gyro])
+    out, flipped = normalise_accel_sign(imu)
+    assert flipped == (sign < 0)
+    assert np.allclose(out[:, 1:4], np.abs(acc) * np.sign([0.3, 9.7, 1.2]))
+    assert np.array_equal(out[:, 4:], imu[:, 4:])  # the gyro is never touched
+
+
+def test_phone_lying_face_up_is_not_flipped() -> None:
+    t = np.arange(0.0, 1000.0, 10.0)
+    imu = np.column_stack([t, np.tile([0.0, -1.0, 9.8], (len(t), 1)), np.zeros((len(t), 3))])
+    assert normalise_accel_sign(imu)[1] is False

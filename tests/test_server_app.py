@@ -126,7 +126,7 @@ def test_live_check_matches_the_predictor(
     assert body["live"] == direct["live"]
     assert body["modalities"] == ["video", "imu"]
     assert body["challenge"]["id"] == "left" and body["challenge"]["followed"] is True
-    assert body["challenge"]["judged_from"] == "imu"
+    assert body["challenge"]["judged_from"] == "imu+video"
     assert body["live"] is True and body["reasons"] == []
     assert set(body["timing_ms"]) >= {"decode", "model", "total"}
     assert body["model"]["sha256"] == app.extensions["liveness"].model["sha256"]

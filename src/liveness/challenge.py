@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from liveness.config import MotionConfig
-from liveness.motion import gyro_angle, gyro_over, video_motion
+from liveness.motion import VideoMotion, gyro_angle, gyro_over, video_motion
 
 # A step turns the phone about a device axis (CONTRACT.md axes, right-hand rule). Moving the
 # phone to the user's left around their face (or turning it in place the same way) is a
@@ -227,6 +227,15 @@ def _detector() -> tuple[Any, threading.Lock]:
     return FaceDetector(), threading.Lock()
 
 
+def face_turns(frames: np.ndarray, t_ms: np.ndarray, n_steps: int, detector: Any) -> np.ndarray:
+    """face_rotation with the given detector, or the judge's own one under its lock."""
+    if detector is not None:
+        return face_rotation(frames, t_ms, n_steps, detector)
+    det, lock = _detector()
+    with lock:
+        return face_rotation(frames, t_ms, n_steps, det)
+
+
 def video_cues(
     frames: np.ndarray, t_ms: np.ndarray, n_steps: int, detector: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -236,12 +245,7 @@ def video_cues(
     edges = np.linspace(t[0], t[-1], n_steps + 1)
     at = np.column_stack([np.interp(edges, t, cum[:, k]) for k in range(2)])
     background = np.degrees(np.diff(at, axis=0)) / VIDEO_TURN_SHARE
-    if detector is not None:
-        return face_rotation(frames, t_ms, n_steps, detector), background
-    det, lock = _detector()
-    with lock:
-        face = face_rotation(frames, t_ms, n_steps, det)
-    return face, background
+    return face_turns(frames, t_ms, n_steps, detector), background
 
 
 def judge_cues(cid: str, face: np.ndarray, background: np.ndarray, min_deg: float) -> Judgement:
@@ -284,10 +288,66 @@ def judge_video(
     return judge_cues(cid, face, background, min_deg)
 
 
-def judge(
-    cid: str, frames: np.ndarray, frame_t_ms: np.ndarray, imu: np.ndarray | None, min_deg: float
+VIDEO_AGREE_SHARE = 0.2  # the video must show this share of the gyro's turn, each step's way
+
+
+def video_agrees(
+    judged: Judgement,
+    vm: VideoMotion,
+    cid: str,
+    frames: np.ndarray,
+    frame_t_ms: np.ndarray,
+    min_deg: float,
+    detector: Any = None,
 ) -> Judgement:
-    """From the gyro when the capture has sensors, else from the video."""
+    """With sensors, the gyro's judgement stands only if the video turned the same way in each
+    step: the room behind the user by at least VIDEO_AGREE_SHARE of the gyro's turn (from the
+    motion check's own per-interval rotations, no second tracking), or, where the room shows
+    too little (an arc around the face turns the view of the face more than the room), the
+    view of the face by the video-only bar (judge_cues). Sensor rows recorded for the asked
+    move under frames of another move fail here (issue 12: forged sensor rows)."""
+    steps = parse_challenge(cid)
+    cum = np.vstack([np.zeros((1, 3)), np.cumsum(vm.rot, axis=0)])
+    t = np.r_[vm.t0_ms[0], vm.t1_ms]
+    rots = _step_rotations(cid, t[0], t[-1], lambda a, b: np.array(
+        [np.interp(b, t, cum[:, j]) - np.interp(a, t, cum[:, j]) for j in range(3)]))  # fmt: skip
+    face: np.ndarray | None = None
+    ok_all, parts = judged.followed, []
+    for k, (row, (direction, rot)) in enumerate(zip(judged.steps, rots, strict=True)):
+        e = np.array(DIRECTIONS[direction])
+        along = float(np.degrees(rot[:2]) @ e)
+        ok = along > 0 and along >= VIDEO_AGREE_SHARE * max(row["along_deg"], 0.0)
+        row["video_along_deg"] = round(along, 2)
+        if not ok:
+            if face is None:
+                face = face_turns(frames, frame_t_ms, len(steps), detector)
+            f_along = float(face[k] @ e) if np.all(np.isfinite(face[k])) else float("nan")
+            row["face_along_deg"] = round(f_along, 2) if np.isfinite(f_along) else None
+            ok = bool(np.isfinite(f_along) and f_along >= min_deg * FACE_MIN_SHARE)
+        row["ok"] = bool(row["ok"] and ok)
+        ok_all &= ok
+        parts.append(f"{direction}: video {along:.1f}°")
+    verdict = "followed" if ok_all else "not followed"
+    detail = (f"{verdict} (imu and video; the video must turn each step's way by >= "
+              f"{VIDEO_AGREE_SHARE:g} of the gyro's turn, or the face's view by >= "
+              f"{min_deg * FACE_MIN_SHARE:g}°): {judged.detail.split(': ', 1)[-1]}; "
+              + "; ".join(parts))  # fmt: skip
+    return Judgement(ok_all, "imu+video", detail, judged.steps)
+
+
+def judge(
+    cid: str,
+    frames: np.ndarray,
+    frame_t_ms: np.ndarray,
+    imu: np.ndarray | None,
+    min_deg: float,
+    vm: VideoMotion | None = None,
+) -> Judgement:
+    """From the gyro when the capture has sensors (and, given the motion check's video motion
+    `vm`, the video must turn the same way), else from the video alone."""
     if imu is not None:
-        return judge_imu(cid, imu, frame_t_ms, min_deg)
+        judged = judge_imu(cid, imu, frame_t_ms, min_deg)
+        if vm is None:
+            return judged
+        return video_agrees(judged, vm, cid, frames, frame_t_ms, min_deg)
     return judge_video(cid, frames, frame_t_ms, min_deg)

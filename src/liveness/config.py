@@ -123,7 +123,9 @@ class MotionConfig:
     gain_range: tuple[float, float] = (0.25, 2.0)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        d["gain_range"] = list(self.gain_range)  # as JSON reads it back
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MotionConfig:

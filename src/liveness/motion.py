@@ -11,7 +11,7 @@ longer lines up in time. Axes and units: ../shared/CONTRACT.md (u along −x, v 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +216,7 @@ class Agreement:
     wide_r: float  # the fast part's correlation there
     coverage: float  # share of intervals whose video fit was confident
     findings: list[str]  # codes, see FINDINGS
+    video: VideoMotion | None = field(default=None, repr=False)  # what it was measured on
 
     def words(self) -> str:
         """One sentence for people: what was seen, with the numbers."""
@@ -387,7 +388,9 @@ def agreement(
 ) -> tuple[Agreement, VideoMotion]:
     """The whole check for one capture: video motion, then the comparison with the gyro."""
     vm = video_motion(frames, t_ms, cfg, hfov_deg, face_box)
-    return compare(vm, imu, cfg), vm
+    a = compare(vm, imu, cfg)
+    a.video = vm
+    return a, vm
 
 
 def plot_agreement(

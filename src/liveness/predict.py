@@ -14,9 +14,9 @@ from liveness.backends import Backend, open_backend
 from liveness.clip import Clip, ClipError, read_clip
 from liveness.config import LivenessConfig
 from liveness.decision import decide
-from liveness.face import FaceCheck, FaceDetector, face_check, probe_indices
+from liveness.face import FaceCheck, FaceDetector, face_check
 from liveness.motion import Agreement, agreement
-from liveness.preprocess import preprocess_clip, select_frame_indices
+from liveness.preprocess import preprocess_clip
 
 MODELS = Path(__file__).parent / "models"
 # The served default: the bundled model exported to float32 TFLite (LiteRT, no PyTorch, the
@@ -39,15 +39,6 @@ class Predictor:
     source: str
     face: FaceDetector | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # the export sidecar (sha256, version…)
-
-    def frames_used(self, frame_t_ms: np.ndarray) -> np.ndarray:
-        """Indices of the frames that check_face and preprocess_clip read (sorted, unique):
-        a caller may decode only these (the server does, for captures with sensors)."""
-        t = np.asarray(frame_t_ms, dtype=np.float64)
-        idx = select_frame_indices(t, self.config.preprocess.num_frames)
-        if self.face is not None:
-            idx = np.concatenate([idx, probe_indices(len(t))])
-        return np.unique(idx)
 
     def check_face(self, clip: Clip) -> FaceCheck | None:
         return None if self.face is None else face_check(clip.frames, self.face)
@@ -77,7 +68,10 @@ class Predictor:
         motions = motions if motions is not None else [None] * len(items)
         out = []
         for s, it, m in zip(scores, items, motions, strict=True):
-            out.append(decide(float(s), bool(it["imu_present"]), m, self.config).to_dict())
+            d = decide(float(s), bool(it["imu_present"]), m, self.config).to_dict()
+            if it.get("accel_flipped"):  # recorded: which sign convention the client used
+                d["accel_sign_flipped"] = True
+            out.append(d)
         return out
 
     def assess(self, clip: Clip) -> dict[str, Any]:

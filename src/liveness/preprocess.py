@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from liveness.clip import Clip
-from liveness.config import PreprocessConfig
+from liveness.config import GRAVITY, PreprocessConfig
 
 # Reflecting the device x axis (x -> -x) flips ax; the gyroscope is a pseudovector
 # (ω -> det(M)·M·ω with M = diag(-1, 1, 1)), so gx stays and gy, gz flip.
@@ -66,6 +66,20 @@ def crop_resize(frame: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8)
 
 
+def normalise_accel_sign(imu: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The contract's accelerometer sign, from physics: a phone held up for a selfie reads
+    gravity along +y (CONTRACT.md). Browser families have been reported to disagree on the sign
+    of accelerationIncludingGravity (iOS Safari vs Android Chrome); a capture whose mean reading
+    points along −y by more than half of g is flipped (all three axes). Returns (imu, flipped).
+    The gyroscope is left alone: rotationRate's axes and signs agree across the families."""
+    mean = imu[:, 1:4].mean(axis=0)
+    if mean[1] < -0.5 * GRAVITY and abs(mean[1]) >= np.abs(mean).max() - 1e-9:
+        out = imu.copy()
+        out[:, 1:4] *= -1.0
+        return out, True
+    return imu, False
+
+
 def resample_imu(imu: np.ndarray, frame_times_ms: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
     """Resample IMU (N, 7) [t_ms, ax..gz] onto the selected frames: (T, K, 6) float32.
 
@@ -112,14 +126,17 @@ def preprocess_clip(clip: Clip, cfg: PreprocessConfig, shift: float = 0.0) -> di
             done[i] = crop_resize(clip.frames[i], cfg)
     video = np.stack([done[i] for i in idx.tolist()])  # (T, S, S, 3)
     frame_t = np.asarray(clip.frame_t_ms, dtype=np.float64)[idx]
+    flipped = False
     if clip.imu is not None:
-        imu = resample_imu(clip.imu, frame_t, cfg)
+        raw, flipped = normalise_accel_sign(clip.imu)
+        imu = resample_imu(raw, frame_t, cfg)
     else:
         imu = np.zeros((cfg.num_frames, cfg.imu_per_frame, 6), dtype=np.float32)
     return {
         "video": video,
         "imu": imu,
         "imu_present": clip.imu is not None,
+        "accel_flipped": flipped,
         "frame_t_ms": frame_t,
         "frame_indices": idx,
     }

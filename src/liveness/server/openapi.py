@@ -146,7 +146,7 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {
                     "id": STR,
                     "followed": {"type": "boolean"},
-                    "judged_from": {"type": "string", "enum": ["imu", "video"]},
+                    "judged_from": {"type": "string", "enum": ["imu", "imu+video", "video"]},
                     "detail": STR,
                     "steps": {"type": "array", "items": {"type": "object"}},
                 },

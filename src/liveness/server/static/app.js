@@ -207,7 +207,7 @@ function showResult(r) {
 
   const ch = r.challenge || {};
   const followed = ch.followed === true;
-  const from = ch.judged_from === "imu" ? "motion sensors" : ch.judged_from === "video" ? "video" : "";
+  const from = ch.judged_from === "imu+video" ? "motion sensors and video" : ch.judged_from === "imu" ? "motion sensors" : ch.judged_from === "video" ? "video" : "";
   el.challengeResult.textContent =
     `${followed ? "Followed" : "Not followed"}${from ? ` (judged from ${from})` : ""}`;
   el.result.dataset.followed = String(followed);
