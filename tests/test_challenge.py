@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from liveness.challenge import (
     judge_imu,
     judge_video,
     parse_challenge,
+    video_agrees,
 )
 from liveness.config import SynthConfig
 from liveness.face import FaceDetector
@@ -167,6 +169,13 @@ def test_head_words_are_the_equivalent_move() -> None:
     ]
 
 
+class FaceLess:
+    """A face detector that finds nothing (the face cue is then absent)."""
+
+    def scan(self, frame: np.ndarray, threshold: float) -> tuple[list[Any], Any]:
+        return [], None
+
+
 def _vm_turning(rate_y: float, n: int = 30) -> VideoMotion:
     """A video whose background turns about +y at rate_y rad/s (per 50 ms interval)."""
     t = 1000.0 + 50.0 * np.arange(n + 1)
@@ -185,6 +194,8 @@ def test_with_sensors_the_video_must_turn_the_asked_way(video_rate: float, follo
     imu = np.column_stack(
         [ti, np.tile([0, 9.81, 0], (len(ti), 1)), np.tile([0, 0.2, 0], (len(ti), 1))]
     )
-    j = judge("left", np.zeros((31, 8, 8, 3), np.uint8), t, imu, 5.0, _vm_turning(video_rate))
+    frames = np.zeros((31, 8, 8, 3), np.uint8)
+    vm = _vm_turning(video_rate)
+    j = video_agrees(judge_imu("left", imu, t, 5.0), vm, "left", frames, t, 5.0, FaceLess())
     assert j.judged_from == "imu+video" and j.followed is followed, j.detail
     assert "video_along_deg" in j.steps[0]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from liveness.config import MotionConfig
-from liveness.motion import VideoMotion, gyro_angle, gyro_over, video_motion
+from liveness.motion import Agreement, VideoMotion, gyro_angle, gyro_over, video_motion
 
 # A step turns the phone about a device axis (CONTRACT.md axes, right-hand rule). Moving the
 # phone to the user's left around their face (or turning it in place the same way) is a
@@ -341,13 +341,18 @@ def judge(
     frame_t_ms: np.ndarray,
     imu: np.ndarray | None,
     min_deg: float,
-    vm: VideoMotion | None = None,
+    motion: Agreement | None = None,
 ) -> Judgement:
-    """From the gyro when the capture has sensors (and, given the motion check's video motion
-    `vm`, the video must turn the same way), else from the video alone."""
+    """From the gyro when the capture has sensors, else from the video alone. Given the capture's
+    motion agreement, the video must also turn each step's way (video_agrees) and follow the
+    gyro as a whole (motion.status "agrees"): the gyro rows alone are the client's word."""
     if imu is not None:
         judged = judge_imu(cid, imu, frame_t_ms, min_deg)
-        if vm is None:
+        if motion is None or motion.video is None:
             return judged
-        return video_agrees(judged, vm, cid, frames, frame_t_ms, min_deg)
+        judged = video_agrees(judged, motion.video, cid, frames, frame_t_ms, min_deg)
+        if motion.status != "agrees":
+            judged.followed = False
+            judged.detail = f"not followed: {motion.words()}; " + judged.detail.split(": ", 1)[-1]
+        return judged
     return judge_video(cid, frames, frame_t_ms, min_deg)

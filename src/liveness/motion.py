@@ -372,7 +372,9 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
     score = float(np.clip(s_in - cfg.lead_weight * lead, 0.0, 1.0)) * min(1.0, imu_cov)
     if "video_moves_phone_rests" in findings or "phone_moves_video_still" in findings:
         score = 0.0
-    status = "disagrees" if findings else "agrees"
+    # The gain alone decides nothing: the field of view is a prior (±25 %) and an arc around
+    # the face shows a fraction of its turn in the room (parallax); it is reported.
+    status = "disagrees" if set(findings) - {"gain"} else "agrees"
     return Agreement(status, score, float(taus[i]), float(r[i]), [float(x) for x in r_axes[i]],
                      float(r_fast[i]), gain, res, video_deg_s, gyro_deg_s, float(taus[j]),
                      float(r_fast[j]), coverage, findings)  # fmt: skip

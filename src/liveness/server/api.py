@@ -147,8 +147,9 @@ def check(session_id: str) -> Any:
             result = predictor.predict_inputs([item], [motion])[0]
         t_model = time.perf_counter() - t0 - t_motion
         t0 = time.perf_counter()
-        vm = motion.video if motion is not None else None
-        judged = ch.judge(cid, clip.frames, clip.frame_t_ms, clip.imu, st.settings.min_turn_deg, vm)
+        judged = ch.judge(
+            cid, clip.frames, clip.frame_t_ms, clip.imu, st.settings.min_turn_deg, motion
+        )
         t_challenge = time.perf_counter() - t0
         reasons = list(result["reasons"])
         if not judged.followed:
