@@ -1,0 +1,40 @@
+"""Motion agreement (numpy + OpenCV): does the video turn the way the phone's gyro says?
+
+video: the device rotation the video shows per frame interval; agreement: its comparison with
+the gyro over the same intervals, the clock offset searched, and the findings; plot: a picture
+of one capture for debugging a refused one. docs/MOTION.md has the physics and the numbers.
+"""
+
+from liveness.motion.agreement import (
+    FINDINGS,
+    Agreement,
+    agreement,
+    compare,
+    gyro_angle,
+    gyro_over,
+)
+from liveness.motion.plot import plot_agreement
+from liveness.motion.video import (
+    VideoMotion,
+    focal_px,
+    gray_frames,
+    guide_oval,
+    rotation_jacobian,
+    video_motion,
+)
+
+__all__ = [
+    "FINDINGS",
+    "Agreement",
+    "VideoMotion",
+    "agreement",
+    "compare",
+    "focal_px",
+    "gray_frames",
+    "guide_oval",
+    "gyro_angle",
+    "gyro_over",
+    "plot_agreement",
+    "rotation_jacobian",
+    "video_motion",
+]

@@ -1,0 +1,46 @@
+"""A plot of one capture's motion agreement: video against gyro per device axis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from liveness.motion.agreement import Agreement, gyro_angle, gyro_over
+from liveness.motion.video import VideoMotion
+
+
+def plot_agreement(
+    vm: VideoMotion, imu: np.ndarray | None, a: Agreement, out: str | Path, title: str = ""
+) -> Path:
+    """A PNG per device axis: the video's rotation rate against the gyro's (at the best offset),
+    for debugging a refused capture."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dt = (vm.t1_ms - vm.t0_ms) / 1000.0
+    tm = 0.5 * (vm.t0_ms + vm.t1_ms) - vm.t0_ms[0]
+    fig, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
+    g = None
+    if imu is not None:
+        t_imu, angle = gyro_angle(imu)
+        off = a.offset_ms if np.isfinite(a.offset_ms) else 0.0
+        g = gyro_over(t_imu, angle, vm.t0_ms + off, vm.t1_ms + off)
+    for j, ax in enumerate(axes):
+        ax.plot(tm, np.degrees(vm.rot[:, j] / dt), "o-", ms=3, label="video (background)")
+        ax.plot(tm, np.degrees(vm.rot_face[:, j] / dt), ".:", alpha=0.5, label="video (face)")
+        if g is not None:
+            ax.plot(tm, np.degrees(g[:, j] / dt), "s-", ms=3, label="gyro")
+        ax.set_ylabel(f"about {'xyz'[j]}, °/s")
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="upper right", fontsize=8)
+    axes[-1].set_xlabel("ms from the first frame")
+    fig.suptitle(f"{title}\n{a.words()}", fontsize=9)
+    fig.tight_layout()
+    p = Path(out)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    return p
