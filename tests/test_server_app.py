@@ -340,3 +340,17 @@ def test_audit_mode_keeps_clips_and_expires_them(
     assert st.auditor.purge(clock.t + 1 * 86400) == 0
     assert st.auditor.purge(clock.t + 3 * 86400) == 1
     assert [p.name for p in audit.iterdir()] == [".liveness-audit"]  # only the marker is left
+
+
+def test_accelerometer_of_the_other_sign_is_normalised(make_app: AppFactory, clip: Clip) -> None:
+    """A client whose accelerometer reports gravity along −y (reported for some browser
+    families) gets the same network score, and the answer records the flip."""
+    assert clip.imu is not None
+    flipped = clip.imu.copy()
+    flipped[:, 1:4] *= -1.0
+    app = make_app()
+    same = check(app, new_session(app)["session_id"], multipart(clip)).get_json()
+    other = check(app, new_session(app)["session_id"],
+                  multipart(Clip(clip.frames, clip.frame_t_ms, flipped))).get_json()  # fmt: skip
+    assert other["accel_sign_flipped"] is True and "accel_sign_flipped" not in same
+    assert other["model_score"] == pytest.approx(same["model_score"], abs=1e-6)

@@ -164,6 +164,7 @@ def check(session_id: str) -> Any:
             "modalities": result["modalities"],
             "model_score": result["model_score"],
             "motion": result.get("motion"),
+            **({"accel_sign_flipped": True} if result.get("accel_sign_flipped") else {}),
             "challenge": {
                 "id": cid,
                 "followed": judged.followed,

@@ -138,8 +138,25 @@ SCHEMAS: dict[str, Any] = {
             "session_id": STR,
             "live": {"type": "boolean"},
             "score": {"type": "number", "minimum": 0, "maximum": 1},
+            "model_score": {"type": "number", "minimum": 0, "maximum": 1},
             "threshold": NUM,
             "modalities": {"type": "array", "items": {"type": "string", "enum": ["video", "imu"]}},
+            "motion": {
+                "type": ["object", "null"],
+                "description": "the video's rotation against the gyro (liveness.motion); "
+                "null without sensors",
+                "required": ["status", "agrees", "words", "findings"],
+                "properties": {
+                    "status": {
+                        "type": "string",
+                        "enum": ["agrees", "disagrees", "no_motion", "unreliable"],
+                    },
+                    "agrees": {"type": "boolean"},
+                    "words": STR,
+                    "findings": {"type": "array", "items": STR},
+                },
+            },
+            "accel_sign_flipped": {"type": "boolean"},
             "challenge": {
                 "type": "object",
                 "required": ["id", "followed", "judged_from", "detail"],
@@ -159,7 +176,13 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {
                         "code": {
                             "type": "string",
-                            "enum": ["score_below_threshold", "challenge_not_followed"],
+                            "enum": [
+                                "no_motion",
+                                "motion_mismatch",
+                                "motion_disagrees",
+                                "score_below_threshold",
+                                "challenge_not_followed",
+                            ],
                         },
                         "message": STR,
                     },
