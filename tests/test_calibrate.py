@@ -72,3 +72,26 @@ def test_write_config_into_an_export_sidecar(tmp_path: Path) -> None:
     again = load_predictor(model, check_face=False)
     assert again.threshold == 0.4321 and again.config.fusion.w_motion == 3.0
     assert json.loads(Path(str(model) + ".json").read_text())["threshold"] == 0.4321
+
+
+def test_calibrate_command_pools_datasets_and_writes_the_file(tmp_path: Path) -> None:
+    """End to end on two tiny generated datasets: the decision path scores every clip, the
+    fitted fusion and threshold land in the model's sidecar, and evaluate reads them back."""
+    from liveness.cli import main
+    from liveness.config import SynthConfig
+    from liveness.synth.generate import generate_dataset
+
+    for name, seed in (("a", 31), ("b", 32)):
+        generate_dataset(tmp_path / name, 8, seed=seed, cfg=SynthConfig(), progress=False)
+    model = tmp_path / "m.tflite"
+    shutil.copy(BUNDLED, model)
+    shutil.copy(str(BUNDLED) + ".json", str(model) + ".json")
+    data = f"{tmp_path / 'a'},{tmp_path / 'b'}"
+    assert main(["calibrate", "--model", str(model), "--data", data, "--split", "all"]) == 0
+    cfg = load_predictor(model, check_face=False).config
+    assert cfg.fusion.rule.startswith("logistic") and "calibration split" in cfg.threshold_rule
+    out = tmp_path / "report"
+    assert main(["evaluate", "--model", str(model), "--data", str(tmp_path / "a"),
+                 "--split", "all", "--out", str(out)]) == 0  # fmt: skip
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["threshold"] == cfg.threshold and rep["fusion"]["w_motion"] == cfg.fusion.w_motion

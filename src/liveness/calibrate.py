@@ -32,27 +32,31 @@ RULES = ("balanced", "apcer")
 def collect(
     predictor: Any, data: str | os.PathLike[str], split: str, progress: bool = True
 ) -> dict[str, Any]:
-    """Per clip of `split`: network score, agreement (or None), face check, label, species."""
-    root = Path(data)
-    rows = [r for r in read_manifest(root / "manifest.csv") if split in ("all", r.split)]
-    if not rows:
-        raise ValueError(f"{root}: no clips in split {split!r}")
+    """Per clip of `split`: network score, agreement (or None), face check, label, species.
+    `data` may name several datasets, comma-separated (their clips are pooled)."""
+    rows = []
+    for part in str(data).split(","):
+        root = Path(part)
+        got = [r for r in read_manifest(root / "manifest.csv") if split in ("all", r.split)]
+        if not got:
+            raise ValueError(f"{root}: no clips in split {split!r}")
+        rows += [(root, r) for r in got]
     out: dict[str, list[Any]] = {k: [] for k in ("clip", "model", "motion", "face_ok", "has_imu")}
-    for r in tqdm(rows, desc=f"score {split}", unit="clip", disable=not progress):
+    for root, r in tqdm(rows, desc=f"score {split}", unit="clip", disable=not progress):
         clip = read_clip(root / r.clip)
         fc = predictor.check_face(clip)
         item = preprocess_clip(clip, predictor.config.preprocess)
         res = predictor.predict_inputs([item])[0]
-        out["clip"].append(r.clip)
+        out["clip"].append(r.clip if len(str(data).split(",")) == 1 else str(root / r.clip))
         out["model"].append(res["model_score"])
         out["motion"].append(predictor.motion(clip) if clip.imu is not None else None)
         out["face_ok"].append(fc is None or fc.ok)
         out["has_imu"].append(clip.imu is not None)
     return {
         **out,
-        "is_live": np.array([r.attack == "none" for r in rows]),
-        "attack": np.array([r.attack for r in rows]),
-        "variant": np.array([r.variant for r in rows]),
+        "is_live": np.array([r.attack == "none" for _, r in rows]),
+        "attack": np.array([r.attack for _, r in rows]),
+        "variant": np.array([r.variant for _, r in rows]),
     }
 
 

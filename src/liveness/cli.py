@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("calibrate", help="fit fusion + threshold on a split, into the model file")
     c.add_argument("--model", "--checkpoint", dest="model", required=True, help=".pt/.onnx/.tflite")
-    c.add_argument("--data", required=True)
+    c.add_argument("--data", required=True, help="dataset(s), comma-separated, pooled")
     c.add_argument("--split", default="val")
     c.add_argument("--rule", default="balanced", help="balanced (APCER=BPCER) or apcer")
     c.add_argument("--apcer", type=float, default=0.01, help="target for --rule apcer")
