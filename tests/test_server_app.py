@@ -119,7 +119,7 @@ def test_live_check_matches_the_predictor(
     # the same verdict, score and motion agreement (the session adds only its challenge).
     frames = np.stack([np.asarray(Image.open(io.BytesIO(encode(f)))) for f in clip.frames])
     sent = Clip(frames, clip.frame_t_ms, clip.imu)
-    direct = predictor.assess(sent)
+    direct, _ = predictor.assess(sent)
     assert body["score"] == pytest.approx(direct["score"], abs=1e-6)
     assert body["model_score"] == pytest.approx(direct["model_score"], abs=1e-6)
     assert body["threshold"] == direct["threshold"] and body["motion"] == direct["motion"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,14 +75,26 @@ class Predictor:
             out.append(d)
         return out
 
-    def assess(self, clip: Clip) -> dict[str, Any]:
-        """The whole verdict for one capture: face check, network, motion agreement, policy.
-        A capture without a face is refused {"live": false, "rejected": "no_face", "error"}."""
+    def assess(
+        self, clip: Clip, timing: dict[str, float] | None = None
+    ) -> tuple[dict[str, Any], Agreement | None]:
+        """The whole verdict for one capture: face check, network, motion agreement, policy;
+        and the agreement itself (None without sensors or without a face). A capture without a
+        face is refused {"live": false, "rejected": "no_face", "error"}. `timing`, when given,
+        receives the seconds spent in "model" (face check, preprocessing, network) and
+        "motion"."""
+        t0 = time.perf_counter()
         fc = self.check_face(clip)
         if fc is not None and not fc.ok:
-            return {"live": False, "rejected": "no_face", "error": fc.reason}
+            return {"live": False, "rejected": "no_face", "error": fc.reason}, None
         item = preprocess_clip(clip, self.config.preprocess)
-        return self.predict_inputs([item], [self.motion(clip) if clip.imu is not None else None])[0]
+        t1 = time.perf_counter()
+        motion = self.motion(clip) if clip.imu is not None else None
+        t2 = time.perf_counter()
+        out = self.predict_inputs([item], [motion])[0]
+        if timing is not None:
+            timing.update(model=t1 - t0 + time.perf_counter() - t2, motion=t2 - t1)
+        return out, motion
 
 
 def load_predictor(

@@ -16,7 +16,6 @@ from flask import Blueprint, current_app, jsonify, request
 
 from liveness import challenge as ch
 from liveness.clip import Clip
-from liveness.preprocess import preprocess_clip
 from liveness.server.errors import ApiError
 from liveness.server.multipart import boundary_of, parse_form
 from liveness.server.openapi import openapi_document
@@ -135,17 +134,12 @@ def check(session_id: str) -> Any:
         # challenge judge) reads them all.
         clip = parse_check(request.mimetype, files, form, st.settings)
         t_decode = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        with st.model_lock:
-            face = predictor.check_face(clip)
-            if face is not None and not face.ok:
-                raise ApiError(422, "no_face", f"no face in the guide oval: {face.reason}")
-            item = preprocess_clip(clip, predictor.config.preprocess)
-            t_model = time.perf_counter()
-            motion = predictor.motion(clip) if clip.imu is not None else None
-            t_motion = time.perf_counter() - t_model
-            result = predictor.predict_inputs([item], [motion])[0]
-        t_model = time.perf_counter() - t0 - t_motion
+        timing: dict[str, float] = {}
+        with st.model_lock:  # the one decision path `liveness predict` uses too
+            result, motion = predictor.assess(clip, timing)
+        if result.get("rejected") == "no_face":
+            raise ApiError(422, "no_face", f"no face in the guide oval: {result['error']}")
+        t_model, t_motion = timing["model"], timing["motion"]
         t0 = time.perf_counter()
         judged = ch.judge(
             cid, clip.frames, clip.frame_t_ms, clip.imu, st.settings.min_turn_deg, motion
