@@ -8,6 +8,8 @@ import pytest
 from liveness.config import LivenessConfig
 from liveness.parity import Batch, parity
 
+HALF = LivenessConfig(threshold=0.5)  # default fusion: the decision's score is the network's
+
 
 def _batch(is_live: list[bool] | None) -> Batch:
     b = Batch.random(LivenessConfig(), n=4)
@@ -20,7 +22,7 @@ def _batch(is_live: list[bool] | None) -> Batch:
 def test_parity_by_hand() -> None:
     ref = np.array([0.9, 0.2, 0.6, 0.1])
     got = np.array([0.8, 0.2, 0.4, 0.1])  # |Δp| 0.1, 0, 0.2, 0; clip 3 flips at 0.5
-    r = parity(ref, got, _batch([True, False, True, False]), threshold=0.5)
+    r = parity(ref, got, _batch([True, False, True, False]), HALF)
     assert r["max_abs_dp"] == pytest.approx(0.2) and r["mean_abs_dp"] == pytest.approx(0.075)
     assert r["verdict_flips"] == 1
     assert r["auc_torch"] == 1.0 and r["auc_export"] == 1.0 and r["delta_auc"] == 0.0
@@ -30,6 +32,20 @@ def test_parity_by_hand() -> None:
 
 def test_unlabelled_or_one_class_batches_report_no_auc() -> None:
     ref = got = np.array([0.9, 0.2, 0.6, 0.1])
-    assert "delta_auc" not in parity(ref, got, _batch(None), 0.5)
-    assert "delta_auc" not in parity(ref, got, _batch([True] * 4), 0.5)
-    assert parity(ref, got, _batch(None), 0.5)["inputs"] == "random tensors"
+    assert "delta_auc" not in parity(ref, got, _batch(None), HALF)
+    assert "delta_auc" not in parity(ref, got, _batch([True] * 4), HALF)
+    assert parity(ref, got, _batch(None), HALF)["inputs"] == "random tensors"
+
+
+def test_verdicts_go_through_the_decision_path() -> None:
+    """A clip whose phone rests while its video moves is refused on both sides whatever the
+    scores, so it cannot count as a flip; without the agreement it would."""
+    from liveness.motion import Agreement
+
+    rest = Agreement("disagrees", 0.0, 0.0, 0.1, [0.0] * 3, 0.0, 0.0, 1.0, 9.0, 0.2, 0.0, 0.0,
+                     1.0, ["video_moves_phone_rests"])  # fmt: skip
+    ref, got = np.array([0.9, 0.2, 0.6, 0.1]), np.array([0.8, 0.2, 0.4, 0.1])
+    b = _batch([True, False, True, False])
+    b.present = np.array([True, True, True, True])
+    b.motion = [None, None, rest, None]
+    assert parity(ref, got, b, HALF)["verdict_flips"] == 0

@@ -126,7 +126,7 @@ def export_model(
     ref = reference_probs(model, batch)
     # The runtime that will serve the file, opened directly: its sidecar is written below.
     backend: Backend = OnnxBackend(o) if fmt == "onnx" else TfliteBackend(o)
-    report = parity(ref, backend_probs(backend, batch), batch, cfg.threshold)
+    report = parity(ref, backend_probs(backend, batch), batch, cfg)
     report["tolerance"] = (
         {"max_abs_delta_auc": INT8_MAX_DAUC} if fmt == "int8" else {"max_abs_dp": PARITY_TOL}
     )
@@ -159,7 +159,7 @@ def export_all(
     the train split), and write parity_report.{json,md}. Raises ParityError after writing
     the report if any file failed its check."""
     _, cfg = model_from_checkpoint(checkpoint)
-    held = load_clips(data, split, cfg, clips) if data else None
+    held = load_clips(data, split, cfg, clips, motion=True) if data else None
     calib = load_clips(data, "train", cfg, calib_clips, seed=1) if data else None
     o = Path(out_dir)
     o.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ class Batch:
     is_live: np.ndarray | None = None  # (N,) bool, when the clips are labelled
     attack: np.ndarray | None = None  # (N,) str
     source: str = "held-out clips"
+    motion: list[Any] | None = None  # (N,) motion.Agreement or None per clip, when measured
 
     @classmethod
     def from_items(cls, items: list[dict[str, Any]], source: str = "held-out clips") -> Batch:
@@ -55,10 +56,16 @@ class Batch:
 
 
 def load_clips(
-    data: str | os.PathLike[str], split: str, cfg: LivenessConfig, n: int, seed: int = 0
+    data: str | os.PathLike[str],
+    split: str,
+    cfg: LivenessConfig,
+    n: int,
+    seed: int = 0,
+    motion: bool = False,
 ) -> Batch:
     """`n` labelled clips of one split of a dataset, a seeded random choice, preprocessed by
-    the one preprocessing path."""
+    the one preprocessing path; with `motion`, each clip's motion agreement too (so verdicts
+    can be compared through the decision path)."""
     from liveness.clip import read_clip
     from liveness.manifest import read_manifest
     from liveness.preprocess import preprocess_clip
@@ -69,11 +76,21 @@ def load_clips(
     order = np.random.default_rng(seed).permutation(len(rows))[:n]
     from tqdm import tqdm
 
-    items = []
+    from liveness.motion import agreement
+
+    items: list[dict[str, Any]] = []
+    agreements: list[Any] = []
     for i in tqdm(order.tolist(), desc=f"clips ({split})", unit="clip", leave=False):
-        item = preprocess_clip(read_clip(Path(data) / rows[i].clip), cfg.preprocess)
+        clip = read_clip(Path(data) / rows[i].clip)
+        item = preprocess_clip(clip, cfg.preprocess)
         items.append({**item, "is_live": rows[i].is_live, "attack": rows[i].attack})
-    return Batch.from_items(items, f"{split} split of {Path(data).name}")
+        if motion and clip.imu is not None:
+            agreements.append(agreement(clip.frames, clip.frame_t_ms, clip.imu, cfg.motion)[0])
+        else:
+            agreements.append(None)
+    batch = Batch.from_items(items, f"{split} split of {Path(data).name}")
+    batch.motion = agreements if motion else None
+    return batch
 
 
 def reference_probs(model: Any, batch: Batch) -> np.ndarray:
@@ -102,15 +119,27 @@ def backend_probs(backend: Backend, batch: Batch) -> np.ndarray:
     )
 
 
-def parity(ref: np.ndarray, got: np.ndarray, batch: Batch, threshold: float) -> dict[str, Any]:
-    """max/mean |Δp| and, on labelled clips with both classes, AUC and ACER of each side."""
+def verdicts(p: np.ndarray, batch: Batch, cfg: LivenessConfig) -> np.ndarray:
+    """(N,) bool: the decision path's verdict (liveness.decision) for network scores p, with
+    each clip's motion agreement when the batch carries it."""
+    from liveness.decision import decide
+
+    motion = batch.motion if batch.motion is not None else [None] * len(batch)
+    return np.array([decide(float(x), bool(h), m, cfg).live
+                     for x, h, m in zip(p, batch.present, motion, strict=True)])  # fmt: skip
+
+
+def parity(ref: np.ndarray, got: np.ndarray, batch: Batch, cfg: LivenessConfig) -> dict[str, Any]:
+    """max/mean |Δp|, verdicts that differ through the decision path and, on labelled clips
+    with both classes, AUC and ACER of each side's network score."""
+    threshold = cfg.threshold
     dp = np.abs(got - ref)
     out: dict[str, Any] = {
         "n": len(batch),
         "inputs": batch.source,
         "max_abs_dp": float(dp.max()),
         "mean_abs_dp": float(dp.mean()),
-        "verdict_flips": int(np.sum((got >= threshold) != (ref >= threshold))),
+        "verdict_flips": int(np.sum(verdicts(got, batch, cfg) != verdicts(ref, batch, cfg))),
     }
     lv, at = batch.is_live, batch.attack
     if lv is not None and at is not None and 0 < lv.sum() < len(lv):
