@@ -102,10 +102,14 @@ def load_predictor(
 ) -> Predictor:
     """Load a model file once; the runtime is picked from the file (.pt PyTorch, .onnx ONNX
     Runtime, .tflite LiteRT) and everything else comes from the configuration it carries.
-    Without a path: the bundled default model."""
+    Without a path: the bundled default model. `threads` holds for the network, the face
+    detector and OpenCV's motion tracking (process-wide: one predictor per process)."""
+    import cv2
+
     p = Path(path) if path is not None else BUNDLED
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such model file")
+    cv2.setNumThreads(threads)
     backend, cfg, meta = open_backend(p, threads)
     face = FaceDetector(threads=threads) if check_face else None
     return Predictor(backend, cfg, str(p), face, meta)
