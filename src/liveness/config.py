@@ -120,19 +120,22 @@ class MotionConfig:
     still_ratio: float = 3.0  # ... while the other moves this many times faster
     min_score: float = 0.5
     min_imu_coverage: float = 0.8  # share of the video's intervals the sensor stream must span
-    gain_range: tuple[float, float] = (0.25, 2.0)
+    gain_range: tuple[float, float] = (0.25, 2.0)  # outside: reported
+    gain_possible: tuple[float, float] = (0.05, 5.0)  # outside: the video does not follow
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["gain_range"] = list(self.gain_range)  # as JSON reads it back
+        d["gain_possible"] = list(self.gain_possible)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MotionConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         kw: dict[str, Any] = {k: v for k, v in d.items() if k in names}
-        if "gain_range" in kw:
-            kw["gain_range"] = tuple(kw["gain_range"])
+        for k in ("gain_range", "gain_possible"):
+            if k in kw:
+                kw[k] = tuple(kw[k])
         return cls(**kw)
 
 

@@ -226,9 +226,13 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
     score = float(np.clip(s_in - cfg.lead_weight * lead, 0.0, 1.0)) * min(1.0, imu_cov)
     if "video_moves_phone_rests" in findings or "phone_moves_video_still" in findings:
         score = 0.0
-    # The gain alone decides nothing: the field of view is a prior (±25 %) and an arc around
-    # the face shows a fraction of its turn in the room (parallax); it is reported.
-    status = "disagrees" if set(findings) - {"gain"} else "agrees"
+    # The gain decides only when no camera could explain it: the field of view is a prior
+    # (±25 %) and an arc around the face shows a fraction of its turn in the room (parallax),
+    # but not 1/57 of it (a gyro sent in deg/s).
+    decisive = set(findings) - {"gain"}
+    if not cfg.gain_possible[0] <= gain <= cfg.gain_possible[1]:
+        decisive.add("gain")
+    status = "disagrees" if decisive else "agrees"
     return Agreement(status, score, float(taus[i]), float(r[i]), [float(x) for x in r_axes[i]],
                      float(r_fast[i]), gain, res, video_deg_s, gyro_deg_s, float(taus[j]),
                      float(r_fast[j]), coverage, findings)  # fmt: skip
