@@ -133,7 +133,8 @@ def _predict(args: argparse.Namespace) -> int:
             verdict = "LIVE" if r["live"] else "SPOOF"
             used = "+".join(r["modalities"])
             line = f"{r['clip']}: {verdict} score {r['score']:.4f}"
-            print(f"{line} (threshold {r['threshold']:.4f}, {used})", flush=True)
+            words = f"; {r['motion']['words']}" if r.get("motion") else ""
+            print(f"{line} (threshold {r['threshold']:.4f}, {used}){words}", flush=True)
     return 1 if failed else 0
 
 
