@@ -15,7 +15,6 @@ import argparse
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from soak import free_port, post, wait_ready  # noqa: E402
+from soak import free_port, post, stop_server, wait_ready  # noqa: E402
 
 LIMIT = 8 * 1024 * 1024
 
@@ -127,12 +126,7 @@ def run(clients: int, seconds: float, n_workers: int, frames: int, extra: list[s
                 t.join()
             after = {p: status_mb(p) for p in workers(proc.pid)}
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_server(proc)
     rows = [
         f"| {p} | {before.get(p, float('nan')):.0f} | {a['VmHWM']:.0f} | {a['VmRSS']:.0f} |"
         for p, a in after.items()

@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import os
 import selectors
-import signal
 import socket
 import subprocess
 import sys
@@ -33,7 +32,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from soak import free_port, one_check, uploads, wait_ready  # noqa: E402
+from soak import free_port, one_check, stop_server, uploads, wait_ready  # noqa: E402
 
 
 @dataclass
@@ -168,12 +167,7 @@ def run(
             attack.thread.join(timeout=10)
             phases[1].reopened = attack.reopened
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_server(proc)
     return phases
 
 

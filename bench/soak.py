@@ -211,15 +211,20 @@ def run_soak(
                 t.join()
             res.rss_end_mb = res.samples[-1][1] if res.samples else worker_rss(proc.pid)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                res.exit_code = proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            res.exit_code = stop_server(proc)
         if res.exit_code != 0:
             res.errors.append("server log:\n" + (Path(d) / "serve.log").read_text()[-2000:])
     return res
+
+
+def stop_server(proc: subprocess.Popen[bytes], timeout: float = 40.0) -> int:
+    """SIGTERM (graceful: in-flight checks finish), then SIGKILL after `timeout` s; exit code."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
 
 
 def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
