@@ -92,12 +92,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument("--width", type=int, default=240)
     ap.add_argument("--height", type=int, default=320)
+    ap.add_argument("--seed", type=int, default=100, help="another seed, other captures")
     ap.add_argument("--json", default=None, help="also write every answer here")
     args = ap.parse_args()
-    res = run(args.n, args.width, args.height)
+    res = run(args.n, args.width, args.height, seed=args.seed)
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))
-    print(f"{args.n} tries at {args.width}x{args.height}, bundled model")
+    print(f"{args.n} tries at {args.width}x{args.height}, seed {args.seed}, bundled model")
     print("\n".join(summarize(res)))
 
 
