@@ -15,7 +15,6 @@ import argparse
 import io
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,7 +28,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from soak import free_port, post, stop_server, wait_ready  # noqa: E402
+from soak import post, start_server, stop_server, wait_ready  # noqa: E402
 
 LIMIT = 8 * 1024 * 1024
 
@@ -91,13 +90,7 @@ def run(clients: int, seconds: float, n_workers: int, frames: int, extra: list[s
     body, ctype = worst_upload(frames)
     codes: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="liveness-mem-") as d:
-        port = free_port()
-        cmd = [sys.executable, "-m", "liveness.cli", "serve", "--port", str(port),
-               "--workers", str(n_workers), "--rate-limit", "0",
-               "--sessions", f"sqlite:///{d}/sessions.sqlite3", *extra]  # fmt: skip
-        with (Path(d) / "serve.log").open("w") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
+        proc, base = start_server(d, n_workers, *extra)
         try:
             wait_ready(base, proc)
             pids = workers(proc.pid)

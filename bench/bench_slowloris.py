@@ -19,7 +19,6 @@ import contextlib
 import os
 import selectors
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,7 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from soak import free_port, one_check, stop_server, uploads, wait_ready  # noqa: E402
+from soak import one_check, start_server, stop_server, uploads, wait_ready  # noqa: E402
 
 
 @dataclass
@@ -147,13 +146,8 @@ def run(
     bodies = uploads(4, 240, 320)
     phases = [Phase(0, seconds), Phase(slow, seconds)]
     with tempfile.TemporaryDirectory(prefix="liveness-slowloris-") as d:
-        port = free_port()
-        cmd = [sys.executable, "-m", "liveness.cli", "serve", "--port", str(port),
-               "--workers", str(workers), "--rate-limit", "0", "--challenges", "left",
-               "--sessions", f"sqlite:///{d}/sessions.sqlite3", *serve_args]  # fmt: skip
-        with (Path(d) / "serve.log").open("w") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
+        proc, base = start_server(d, workers, "--challenges", "left", *serve_args)
+        port = int(base.rsplit(":", 1)[1])
         try:
             wait_ready(base, proc)
             for i in range(4 * workers):  # warm every worker

@@ -165,13 +165,7 @@ def run_soak(
     bodies = uploads(clips, *size)
     res = SoakResult(clients, seconds)
     with tempfile.TemporaryDirectory(prefix="liveness-soak-") as d:
-        port = free_port()
-        cmd = [sys.executable, "-m", "liveness.cli", "serve", "--port", str(port),
-               "--workers", str(workers), "--rate-limit", "0", "--challenges", "left",
-               "--sessions", f"sqlite:///{d}/sessions.sqlite3"]  # fmt: skip
-        with (Path(d) / "serve.log").open("w") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
+        proc, base = start_server(d, workers, "--challenges", "left")
         try:
             wait_ready(base, proc)
             for i in range(4 * workers):  # every worker decodes, scores and judges a few
@@ -215,6 +209,18 @@ def run_soak(
         if res.exit_code != 0:
             res.errors.append("server log:\n" + (Path(d) / "serve.log").read_text()[-2000:])
     return res
+
+
+def start_server(d: str, workers: int, *args: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`liveness serve` on a free loopback port, rate limit off, sessions and its log in `d`;
+    (process, base URL). The caller waits for it (wait_ready) and stops it (stop_server)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "liveness.cli", "serve", "--port", str(port),
+           "--workers", str(workers), "--rate-limit", "0",
+           "--sessions", f"sqlite:///{d}/sessions.sqlite3", *args]  # fmt: skip
+    with (Path(d) / "serve.log").open("w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def stop_server(proc: subprocess.Popen[bytes], timeout: float = 40.0) -> int:
