@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from tqdm import tqdm
 from liveness import metrics
 from liveness.clip import read_clip
 from liveness.config import FusionConfig, LivenessConfig
-from liveness.decision import VETO, decide
+from liveness.decision import VETO, decide, logit
 from liveness.manifest import read_manifest
 from liveness.preprocess import preprocess_clip
 
@@ -75,10 +74,9 @@ def _features(scored: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     (face found, not refused by a veto finding)."""
     x, keep = [], []
     for m, a, face in zip(scored["model"], scored["motion"], scored["face_ok"], strict=True):
-        p = min(max(m, 1e-6), 1 - 1e-6)
         usable = a is not None and a.status not in ("no_motion", "unreliable")
         has = 1.0 if usable and np.isfinite(a.score) else 0.0
-        x.append([math.log(p / (1 - p)), has * ((a.score if has else 0.5) - 0.5), has, 1.0])
+        x.append([logit(m), has * ((a.score if has else 0.5) - 0.5), has, 1.0])
         keep.append(face and not (a is not None and (set(a.findings) & set(VETO))))
     return np.array(x), np.array(keep)
 

@@ -29,7 +29,8 @@ from liveness.motion import FINDINGS, Agreement
 VETO = ("video_moves_phone_rests", "phone_moves_video_still")
 
 
-def _logit(p: float) -> float:
+def logit(p: float) -> float:
+    """log(p / (1 − p)), p clipped to [1e-6, 1 − 1e-6]."""
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
 
@@ -37,7 +38,7 @@ def _logit(p: float) -> float:
 def fused_score(model_score: float, motion_score: float | None, fusion: FusionConfig) -> float:
     """The calibrated probability of live from the network's score and, with sensors, the
     agreement score (None without sensors, or when the agreement could not be measured)."""
-    z = fusion.w_model * _logit(model_score) + fusion.bias
+    z = fusion.w_model * logit(model_score) + fusion.bias
     if motion_score is not None and np.isfinite(motion_score):
         z += fusion.w_motion * (motion_score - 0.5) + fusion.b_imu
     return 1.0 / (1.0 + math.exp(-z))
