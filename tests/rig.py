@@ -1,8 +1,11 @@
-"""A rotation-only camera rig for physics tests: exact frames and the gyro of the same motion.
+"""A camera rig for physics tests: exact frames and the IMU of the same motion.
 
 A camera that only rotates sees a distant textured scene; every frame is the exact homography
 A·Rᵀ·A⁻¹ of one wide canvas, with A the contract's projection (u along −x, v along −y), and the
-gyro reads the same angular velocity.
+gyro reads the same angular velocity. A camera that also moves (an arc about a point in front
+of it, as a hand swings a phone about the face) sees a textured plane at a known depth d: the
+homography is then A·Rᵀ·(I − c·nᵀ/d)·A⁻¹ (c the camera's position, n the plane's normal), still
+exact, and the accelerometer reads Rᵀ(c̈ − g) as the contract says.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import cv2
 import numpy as np
 
 from liveness.motion import focal_px
-from liveness.synth.geometry import rotvec_to_matrix
+from liveness.rotation import rotvec_to_matrix
 
 W, H, HFOV = 240, 320, 65.0
 F = focal_px(W, HFOV)
@@ -32,12 +35,23 @@ def canvas(seed: int) -> np.ndarray:
     return np.repeat((255 * img).astype(np.uint8)[..., None], 3, axis=-1)
 
 
-def render(big: np.ndarray, rots: np.ndarray) -> np.ndarray:
+def render(big: np.ndarray, rots: np.ndarray, pos: np.ndarray | None = None, depth: float = 1.0):
     """Frames (T, H, W, 3) of the canvas seen after device rotations rots (T, 3, 3) (dev->world,
-    world = the device at rest): pixel_t ∝ A Rᵀ A_c⁻¹ canvas pixel."""
+    world = the device at rest): pixel_t ∝ A Rᵀ A_c⁻¹ canvas pixel; with camera positions pos
+    (T, 3) m, the canvas is a plane `depth` m in front of the rest pose: A Rᵀ (I − c nᵀ/d) A_c⁻¹."""
     a = projection(W / 2, H / 2)
     a_c_inv = np.linalg.inv(projection(W / 2 + MARGIN, H / 2 + MARGIN))
-    out = [cv2.warpPerspective(big, a @ r.T @ a_c_inv, (W, H), flags=cv2.INTER_CUBIC) for r in rots]
+    pos = np.zeros((len(rots), 3)) if pos is None else pos
+    n = np.array([0.0, 0.0, 1.0])
+    out = [
+        cv2.warpPerspective(
+            big,
+            a @ r.T @ (np.eye(3) - np.outer(c, n) / depth) @ a_c_inv,
+            (W, H),
+            flags=cv2.INTER_CUBIC,
+        )
+        for r, c in zip(rots, pos, strict=True)
+    ]
     return np.stack(out)
 
 
@@ -52,9 +66,21 @@ def omega(t: np.ndarray, seed: int, tremor: float = 1.0) -> np.ndarray:
     return out
 
 
-def capture(seed: int, fps: float = 15.0, imu_hz: float = 100.0, stabilise: bool = False):
+def capture(
+    seed: int,
+    fps: float = 15.0,
+    imu_hz: float = 100.0,
+    stabilise: bool = False,
+    arc_m: float = 0.0,
+    plane_m: float = 1.0,
+):
     """(frames, frame_t_ms, imu) of one rig capture; `stabilise` removes the sway and tremor
-    from the image (not from the gyro), as electronic stabilisation would."""
+    from the image (not from the gyro), as electronic stabilisation would.
+
+    arc_m: 0 turns the camera in place before a far scene (rotation only). Otherwise the camera
+    swings on an arc about a point arc_m in front of it (its view stays on that point, as a
+    phone swung about the face) and sees a textured plane plane_m in front of its rest pose.
+    """
     dt = 1e-3
     t = np.arange(0.0, 2.2, dt)
     w = omega(t, seed)
@@ -66,10 +92,18 @@ def capture(seed: int, fps: float = 15.0, imu_hz: float = 100.0, stabilise: bool
     for x in w_img[:-1]:
         rots.append(rots[-1] @ rotvec_to_matrix(x * dt))  # body-frame rates
     rots_arr = np.array(rots)
+    # On an arc the optical axis stays through the pivot p: c = p − R·(0, 0, arc_m).
+    pivot = np.array([0.0, 0.0, arc_m])
+    pos = pivot - rots_arr @ pivot
     ft = np.arange(0.05, 2.1, 1.0 / fps)
-    frames = render(canvas(seed), rots_arr[np.round(ft / dt).astype(int)])
+    fi = np.round(ft / dt).astype(int)
+    depth = plane_m if arc_m > 0 else 1.0
+    frames = render(canvas(seed), rots_arr[fi], pos[fi] if arc_m > 0 else None, depth)
     it = np.arange(0.0, 2.2, 1.0 / imu_hz)
-    gyro = w[np.round(it / dt).astype(int).clip(0, len(t) - 1)]
-    acc = np.tile([0.0, 9.81, 0.0], (len(it), 1))
+    ii = np.round(it / dt).astype(int).clip(1, len(t) - 2)
+    gyro = w[ii]
+    # The accelerometer: Rᵀ (c̈ − g), gravity along the rest pose's −y (phone held upright).
+    c_dd = (pos[ii + 1] - 2 * pos[ii] + pos[ii - 1]) / dt**2
+    acc = np.einsum("nji,nj->ni", rots_arr[ii], c_dd + np.array([0.0, 9.81, 0.0]))
     imu = np.column_stack([1000 * it, acc, gyro])
     return frames, 1000 * ft, imu

@@ -5,16 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from liveness.rotation import matrix_to_rotvec, rotvec_to_matrix, skew
 from liveness.synth.geometry import (
     focal_px,
     look_at,
-    matrix_to_rotvec,
     pixel_rays,
     project,
     ray_ellipsoid,
     ray_plane,
-    rotvec_to_matrix,
-    skew,
 )
 
 W, H = 48, 64

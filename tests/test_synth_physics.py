@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from liveness.config import GRAVITY, SynthConfig
+from liveness.rotation import matrix_to_rotvec, rotvec_to_matrix
 from liveness.synth import capture, clipgen
 from liveness.synth.atlas import sample_atlas
 from liveness.synth.clipgen import render_clip
-from liveness.synth.geometry import look_at, matrix_to_rotvec, rotvec_to_matrix
+from liveness.synth.geometry import look_at
 from liveness.synth.spec import ClipSpec
 from liveness.synth.trajectory import (
     DevicePath,

@@ -122,6 +122,8 @@ class MotionConfig:
     min_imu_coverage: float = 0.8  # share of the video's intervals the sensor stream must span
     gain_range: tuple[float, float] = (0.25, 2.0)  # outside: reported
     gain_possible: tuple[float, float] = (0.05, 5.0)  # outside: the video does not follow
+    translation: bool = True  # model the camera's translation (accelerometer) seen as parallax
+    max_parallax_per_m: float = 12.0  # 1/depth at most: nothing the camera tracks is nearer 8 cm
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -10,9 +10,8 @@ from liveness.motion.agreement import (
     Agreement,
     agreement,
     compare,
-    gyro_angle,
-    gyro_over,
 )
+from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
 from liveness.motion.plot import plot_agreement
 from liveness.motion.video import (
     VideoMotion,
@@ -29,6 +28,7 @@ __all__ = [
     "VideoMotion",
     "agreement",
     "compare",
+    "device_displacement",
     "focal_px",
     "gray_frames",
     "guide_oval",

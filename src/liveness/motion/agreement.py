@@ -17,22 +17,8 @@ from typing import Any
 import numpy as np
 
 from liveness.config import MotionConfig
+from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
 from liveness.motion.video import VideoMotion, video_motion
-
-
-def gyro_angle(imu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The gyro's running integral: stamps (N,) ms and angle (N, 3) rad (trapezoid rule)."""
-    t = imu[:, 0].astype(np.float64)
-    w = imu[:, 4:7].astype(np.float64)
-    inc = 0.5 * (w[1:] + w[:-1]) * (np.diff(t)[:, None] / 1000.0)
-    return t, np.vstack([np.zeros((1, 3)), np.cumsum(inc, axis=0)])
-
-
-def gyro_over(t: np.ndarray, angle: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
-    """(..., 3): the gyro's turn over intervals [t0, t1] (ms, any shape), clamped to its span."""
-    return np.stack(
-        [np.interp(t1, t, angle[:, j]) - np.interp(t0, t, angle[:, j]) for j in range(3)], -1
-    )
 
 
 def _wcorr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -70,6 +56,7 @@ class Agreement:
     wide_r: float  # the fast part's correlation there
     coverage: float  # share of intervals whose video fit was confident
     findings: list[str]  # codes, see FINDINGS
+    parallax_per_m: list[float] = field(default_factory=lambda: [0.0, 0.0])  # 1/depth: room, face
     video: VideoMotion | None = field(default=None, repr=False)  # what it was measured on
 
     def words(self) -> str:
@@ -102,6 +89,7 @@ class Agreement:
             "wide_r": rnd(self.wide_r),
             "coverage": rnd(self.coverage),
             "findings": list(self.findings),
+            "parallax_per_m": [rnd(x, 2) for x in self.parallax_per_m],
         }
 
 
@@ -124,7 +112,7 @@ def _nan_agreement(status: str, video_deg_s: float = np.nan, gyro_deg_s: float =
                    coverage: float = np.nan) -> Agreement:  # fmt: skip
     nan = float("nan")
     return Agreement(status, nan, nan, nan, [nan] * 3, nan, nan, nan, video_deg_s, gyro_deg_s,
-                     nan, nan, coverage, [status])  # fmt: skip
+                     nan, nan, coverage, [status], [nan, nan])  # fmt: skip
 
 
 def _rms_deg_s(rot: np.ndarray, dt_ms: np.ndarray, w: np.ndarray) -> float:
@@ -140,6 +128,42 @@ def _axis_mix(g: np.ndarray, w: np.ndarray) -> np.ndarray:
     mean = np.einsum("...k,...kj->...j", w, g) / sw
     var = np.einsum("...k,...kj->...j", w, g * g) / sw - mean**2
     return var / np.maximum(var.sum(-1, keepdims=True), 1e-30)
+
+
+def _with_parallax(
+    rot: np.ndarray,
+    use_bg: np.ndarray,
+    g: np.ndarray,
+    disp: np.ndarray,
+    ww: np.ndarray,
+    cfg: MotionConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The phone's predicted image rotation per offset, its translation included: (O, K, 3) and
+    the fitted inverse depths (O, 2) 1/m of the background and the face region.
+
+    A camera translation t (device axes) shifts a point at depth Z as a turn would by
+    (−t_y, t_x, 0)/Z: du = f (δy + t_x/Z), dv = f (−δx + t_y/Z) at the image centre (the same
+    contract projection as rotation_jacobian). Hand-held moves are arcs about the face, so the
+    face and a near room show part of the turn, none, or the opposite. The depth is one number
+    per region and capture, fitted by least squares with the gain (video ≈ a·gyro + b·shift)
+    and kept within what a room allows (0 to cfg.max_parallax_per_m)."""
+    shift = np.stack([-disp[..., 1], disp[..., 0], np.zeros_like(disp[..., 0])], -1)  # (O, K, 3)
+    regions = np.stack([use_bg, ~use_bg], -1).astype(np.float64)  # (K, 2)
+    cols = np.stack([g, shift * regions[None, :, None, 0], shift * regions[None, :, None, 1]], -1)
+    sw = np.maximum(ww.sum(1), 1e-12)[:, None, None, None]
+    cols = cols - np.einsum("ok,okjp->ojp", ww, cols)[:, None] / sw  # centred per axis
+    y = np.broadcast_to(rot, g.shape)
+    y = y - np.einsum("ok,okj->oj", ww, y)[:, None] / sw[..., 0]
+    scale = np.sqrt(np.einsum("ok,okjp->op", ww, cols**2)) + 1e-12  # (O, 3): a fair ridge
+    cols = cols / scale[:, None, None, :]
+    lhs = np.einsum("ok,okjp,okjq->opq", ww, cols, cols) + 1e-6 * np.eye(3)
+    coef = np.linalg.solve(lhs, np.einsum("ok,okjp,okj->op", ww, cols, y)[..., None])[..., 0]
+    coef = coef / scale
+    gain = coef[:, :1]
+    inv_depth = np.where(gain > 0, coef[:, 1:] / np.where(gain > 0, gain, 1.0), 0.0)
+    inv_depth = np.clip(inv_depth, 0.0, cfg.max_parallax_per_m)
+    per_k = regions @ inv_depth.T  # (K, O): each interval's region's inverse depth
+    return g + per_k.T[..., None] * shift, inv_depth
 
 
 def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agreement:
@@ -177,13 +201,19 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
     g = gyro_over(t_imu, angle, a, b)
     ww = w[None] * ok[None] * ((a >= t_imu[0]) & (b <= t_imu[-1]))  # (O, K)
     valid = (ww > 0).sum(1) >= cfg.min_intervals
+    # What the phone's own motion predicts the video shows: its turn, plus its translation
+    # seen at each region's fitted depth (parallax; the accelerometer's part).
+    pred, parallax = g, np.zeros((len(taus), 2))
+    if cfg.translation:
+        t_acc, disp = device_displacement(imu)
+        pred, parallax = _with_parallax(rot, use_bg, g, gyro_over(t_acc, disp, a, b), ww, cfg)
     smooth = _smoother(0.5 * (vm.t0_ms + vm.t1_ms), cfg.detail_sigma_ms)
     fast_v = rot - smooth @ rot
-    fast_g = g - np.einsum("kl,olj->okj", smooth, g)
-    mix = _axis_mix(g, ww)
-    r_axes = _wcorr(np.broadcast_to(rot, g.shape), g, ww)  # (O, 3)
+    fast_p = pred - np.einsum("kl,olj->okj", smooth, pred)
+    mix = _axis_mix(pred, ww)
+    r_axes = _wcorr(np.broadcast_to(rot, g.shape), pred, ww)  # (O, 3)
     r = np.sum(mix * r_axes, -1)
-    r_fast = np.sum(mix * _wcorr(np.broadcast_to(fast_v, g.shape), fast_g, ww), -1)
+    r_fast = np.sum(mix * _wcorr(np.broadcast_to(fast_v, g.shape), fast_p, ww), -1)
     s = np.where(valid, cfg.detail_share * r_fast + (1 - cfg.detail_share) * r, -np.inf)
     if not valid.any():
         return _nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage)
@@ -195,7 +225,7 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
     j = int(np.argmax(loc))
     s_in = float(s[i])
     lead = max(0.0, float(loc[j]) - float(np.max(np.where(near, loc, -np.inf))))
-    wi, gi = ww[i], g[i]
+    wi, gi = ww[i], pred[i]
     gg = float(np.sum(wi[:, None] * gi**2))
     gain = float(np.sum(wi[:, None] * rot * gi) / gg) if gg > 0 else 0.0
     vv = float(np.sum(wi[:, None] * rot**2))
@@ -229,13 +259,16 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
     # The gain decides only when no camera could explain it: the field of view is a prior
     # (±25 %) and an arc around the face shows a fraction of its turn in the room (parallax),
     # but not 1/57 of it (a gyro sent in deg/s).
+    # With parallax in the prediction the gain mixes with the fitted depth (a pure arc about
+    # the face turns the phone and shifts it in step), so it decides only where no depth did.
     decisive = set(findings) - {"gain"}
-    if not cfg.gain_possible[0] <= gain <= cfg.gain_possible[1]:
+    if not cfg.gain_possible[0] <= gain <= cfg.gain_possible[1] and not np.any(parallax[i] > 0):
         decisive.add("gain")
     status = "disagrees" if decisive else "agrees"
     return Agreement(status, score, float(taus[i]), float(r[i]), [float(x) for x in r_axes[i]],
                      float(r_fast[i]), gain, res, video_deg_s, gyro_deg_s, float(taus[j]),
-                     float(r_fast[j]), coverage, findings)  # fmt: skip
+                     float(r_fast[j]), coverage, findings,
+                     [float(x) for x in parallax[i]])  # fmt: skip
 
 
 def agreement(

@@ -8,8 +8,9 @@ from typing import Protocol
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from liveness.rotation import rotvec_to_matrix
 from liveness.synth.atlas import Atlas, sample_atlas, to_linear
-from liveness.synth.geometry import ray_ellipsoid, ray_plane, rotvec_to_matrix
+from liveness.synth.geometry import ray_ellipsoid, ray_plane
 from liveness.synth.head import cast_head
 from liveness.synth.trajectory import Wobble
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from liveness.config import SynthConfig
+from liveness.rotation import rotvec_to_matrix
 from liveness.synth.atlas import Atlas, sample_atlas
 from liveness.synth.capture import live_capture
 from liveness.synth.clipgen import Rendered
-from liveness.synth.geometry import rotvec_to_matrix
 from liveness.synth.trajectory import (
     DevicePath,
     SensorModel,

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 
 from liveness.config import SynthConfig
+from liveness.rotation import rotvec_to_matrix
 from liveness.synth.atlas import Atlas
 from liveness.synth.attacks import PrintLook, ScreenLook, Sheet, StaticPose
 from liveness.synth.capture import FACE, Capture, half_tans, linear, live_capture
-from liveness.synth.geometry import rotvec_to_matrix
 from liveness.synth.spec import ClipSpec
 from liveness.synth.trajectory import CHALLENGES, DevicePath, RigidPath, Wobble, sample_device_path
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from liveness.config import GRAVITY
-from liveness.synth.geometry import look_at, matrix_to_rotvec, rotvec_to_matrix
+from liveness.rotation import matrix_to_rotvec, rotvec_to_matrix
+from liveness.synth.geometry import look_at
 
 G_WORLD = np.array([0.0, 0.0, -GRAVITY])  # z-up world, as the contract's formula
 CHALLENGES = ("left", "right", "up", "down")
