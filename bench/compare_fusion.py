@@ -1,5 +1,6 @@
 """How the motion agreement should enter the verdict, measured: network alone, network with the
-physics vetoes, and the late fusion (logistic regression), each with its threshold chosen on
+physics vetoes, and the late fusion (logistic regression; the agreement entering linearly or as
+a clipped logit), each with its threshold chosen on
 the validation split by the same rule and reported on the other splits.
 
     python bench/compare_fusion.py --model src/liveness/models/default.tflite \\
@@ -46,10 +47,12 @@ def main() -> None:
     if args.data2:
         reports.append((f"{args.data2}:{args.report2}", collect(pred, args.data2, args.report2)))
     fused = dataclasses.replace(base, fusion=fit_fusion(val))
+    linear = dataclasses.replace(base, fusion=fit_fusion(val, motion_form="linear"))
     variants = {
         "network alone": lambda sc: np.where(sc["face_ok"], sc["model"], 0.0),
         "network + vetoes": lambda sc: decided(sc, base),
-        "late fusion": lambda sc: decided(sc, fused),
+        "late fusion, agreement − 0.5": lambda sc: decided(sc, linear),
+        "late fusion, logit(agreement)": lambda sc: decided(sc, fused),
     }
     print("| variant | split | AUC | worst APCER | BPCER | APCER per species |")
     print("|---|---|---|---|---|---|")

@@ -32,6 +32,20 @@ def test_agreement_raises_the_fused_score() -> None:
     assert fused_score(0.5, None, fusion) == pytest.approx(0.5)  # no sensors: network alone
 
 
+def test_logit_form_of_the_agreement() -> None:
+    """ "logit": w·logit(clip(agreement, 0.05, 0.95)), so 0.5 is neutral, the ends are bounded
+    and the term is odd about 0.5; "linear" (older calibrations) keeps agreement − 0.5."""
+    f = FusionConfig(w_motion=1.0, motion_form="logit")
+    assert f.motion_term(0.5) == pytest.approx(0.0)
+    assert f.motion_term(0.0) == pytest.approx(np.log(0.05 / 0.95))
+    assert f.motion_term(1.0) == pytest.approx(-f.motion_term(0.0))
+    assert f.motion_term(0.8) == pytest.approx(np.log(4.0))
+    assert FusionConfig(motion_form="linear").motion_term(0.8) == pytest.approx(0.3)
+    z = np.log(0.7 / 0.3) + np.log(0.9 / 0.1)  # the network's logit plus the agreement's
+    assert fused_score(0.7, 0.9, f) == pytest.approx(1 / (1 + np.exp(-z)))
+    assert FusionConfig.from_dict(f.to_dict()) == f
+
+
 def test_agreeing_capture_is_live_and_says_so() -> None:
     d = decide(0.8, True, agreement(), CFG).to_dict()
     assert d["live"] and d["modalities"] == ["video", "imu"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,13 +142,18 @@ class MotionConfig:
         return cls(**kw)
 
 
+MOTION_EPS = 0.05  # the agreement is clipped to [ε, 1 − ε] before its logit
+
+
 @dataclass(frozen=True)
 class FusionConfig:
     """Late fusion of the network's score and the motion agreement (liveness.decision).
 
-    score = sigmoid(w_model·logit(p) + has_imu·(w_motion·(agreement − 0.5) + b_imu) + bias),
-    fitted by logistic regression on the validation split (`liveness calibrate`). The defaults
-    leave the network's score unchanged (what a model calibrated before the fusion existed gets).
+    score = sigmoid(w_model·logit(p) + has_imu·(w_motion·m + b_imu) + bias), with the agreement
+    entering as m = logit(clip(agreement, 0.05, 0.95)) (`motion_form` "logit": a physics check's
+    near-certain answers weigh like the network's) or as m = agreement − 0.5 ("linear", what
+    models calibrated before the logit form carry). Fitted by logistic regression on the
+    validation split (`liveness calibrate`). The defaults leave the network's score unchanged.
     """
 
     w_model: float = 1.0
@@ -155,6 +161,14 @@ class FusionConfig:
     b_imu: float = 0.0
     bias: float = 0.0
     rule: str = "none"
+    motion_form: str = "linear"  # linear | logit
+
+    def motion_term(self, agreement: float) -> float:
+        """The agreement score (0..1) as it enters the fusion."""
+        if self.motion_form == "logit":
+            a = min(max(agreement, MOTION_EPS), 1.0 - MOTION_EPS)
+            return math.log(a / (1.0 - a))
+        return agreement - 0.5
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -40,8 +40,8 @@ def fused_score(model_score: float, motion_score: float | None, fusion: FusionCo
     agreement score (None without sensors, or when the agreement could not be measured)."""
     z = fusion.w_model * logit(model_score) + fusion.bias
     if motion_score is not None and np.isfinite(motion_score):
-        z += fusion.w_motion * (motion_score - 0.5) + fusion.b_imu
-    return 1.0 / (1.0 + math.exp(-z))
+        z += fusion.w_motion * fusion.motion_term(motion_score) + fusion.b_imu
+    return 1.0 / (1.0 + math.exp(-min(max(z, -500.0), 500.0)))  # no overflow when separable
 
 
 @dataclass

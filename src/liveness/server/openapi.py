@@ -143,7 +143,8 @@ SCHEMAS: dict[str, Any] = {
             "modalities": {"type": "array", "items": {"type": "string", "enum": ["video", "imu"]}},
             "motion": {
                 "type": ["object", "null"],
-                "description": "the video's rotation against the gyro (liveness.motion); "
+                "description": "the video's motion against the phone's (liveness.motion: the "
+                "gyro's turn plus the accelerometer's translation seen as parallax); "
                 "null without sensors",
                 "required": ["status", "agrees", "words", "findings"],
                 "properties": {
@@ -154,6 +155,12 @@ SCHEMAS: dict[str, Any] = {
                     "agrees": {"type": "boolean"},
                     "words": STR,
                     "findings": {"type": "array", "items": STR},
+                    "parallax_per_m": {
+                        "type": "array",
+                        "items": {"type": ["number", "null"]},
+                        "description": "fitted inverse depth (1/m) of the room and the face "
+                        "region: how much of the phone's translation the video shows",
+                    },
                 },
             },
             "accel_sign_flipped": {"type": "boolean"},

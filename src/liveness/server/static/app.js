@@ -181,6 +181,9 @@ function motionDetails(m) {
     ["Motion r", `per axis ${perAxis}; fast part ${fmt(m.r_detail, 2)}; agreement ${fmt(m.score, 2)}`],
     ["Turn rate", `video ${fmt(m.video_deg_s, 1)} °/s, phone ${fmt(m.gyro_deg_s, 1)} °/s; ` +
       `residual ${fmt(m.residual, 2)}; coverage ${fmt(m.coverage, 2)}`],
+    ["Parallax", Array.isArray(m.parallax_per_m)
+      ? `room ${fmt(m.parallax_per_m[0], 1)} /m, face ${fmt(m.parallax_per_m[1], 1)} /m ` +
+        "(the phone's translation seen at depth)" : ""],
     ["Wide search", isNum(m.wide_offset_ms)
       ? `best at ${signed(m.wide_offset_ms)} ms (fast part r ${fmt(m.wide_r, 2)})` : ""],
     ["Findings", Array.isArray(m.findings) ? m.findings.join(", ") : ""],
