@@ -91,7 +91,18 @@ def test_calibrate_command_pools_datasets_and_writes_the_file(tmp_path: Path) ->
     cfg = load_predictor(model, check_face=False).config
     assert cfg.fusion.rule.startswith("logistic") and "calibration split" in cfg.threshold_rule
     out = tmp_path / "report"
-    assert main(["evaluate", "--model", str(model), "--data", str(tmp_path / "a"),
-                 "--split", "all", "--out", str(out)]) == 0  # fmt: skip
+    assert main(["evaluate", "--model", str(model), "--data", str(tmp_path / "a"), "--split",
+                 "all", "--out", str(out), "--shifted", str(tmp_path / "b")]) == 0  # fmt: skip
     rep = json.loads((out / "report.json").read_text())
     assert rep["threshold"] == cfg.threshold and rep["fusion"]["w_motion"] == cfg.fusion.w_motion
+    # The shifted set is reported beside, at the same threshold, per species and per variant.
+    sh = rep["shifted"]
+    assert sh["threshold"] == cfg.threshold and sh["data"] == str(tmp_path / "b")
+    assert (
+        sh["n_live"] + sh["n_attack"] == 8 and sum(r["n"] for r in sh["per_variant"].values()) == 8
+    )
+    md = (out / "report.md").read_text()
+    assert "## Per variant" in md and "(shifted)" in md and "## Shifted set: b all" in md
+    for key in rep["per_variant"]:
+        assert f"| {key} |" in md
+    assert len((out / "scores_shifted.csv").read_text().splitlines()) == 9

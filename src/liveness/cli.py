@@ -86,7 +86,8 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from liveness.evaluate import evaluate_model
 
-    evaluate_model(args.checkpoint, args.data, args.out, split=args.split)
+    evaluate_model(args.checkpoint, args.data, args.out, split=args.split,
+                   shifted=args.shifted, shifted_split=args.shifted_split)  # fmt: skip
     print((Path(args.out) / "report.md").read_text())
     return 0
 
@@ -268,6 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", required=True)
     e.add_argument("--out", required=True, help="report directory")
     e.add_argument("--split", default="test")
+    e.add_argument(
+        "--shifted",
+        default=None,
+        help="a set generated outside the training ranges, reported beside",
+    )
+    e.add_argument("--shifted-split", default="all")
     e.add_argument("--workers", type=int, default=0)
     e.set_defaults(func=_evaluate)
 

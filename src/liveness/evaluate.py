@@ -16,7 +16,7 @@ from tqdm import tqdm
 from liveness import metrics
 from liveness.checkpoint import model_from_checkpoint
 from liveness.dataset import ATTACKS, ClipDataset
-from liveness.report import write_report
+from liveness.report import summary_markdown, variant_markdown, write_report
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -86,22 +86,13 @@ def evaluate_checkpoint(
     return summary
 
 
-def evaluate_model(
-    model_file: str | os.PathLike[str],
-    data: str | os.PathLike[str],
-    out: str | os.PathLike[str],
-    split: str = "test",
-    progress: bool = True,
-) -> dict[str, Any]:
-    """The ISO report of the decision path (liveness.decision: network, motion agreement, face
-    check, policy) on `split`, beside the network alone; any model file (.pt, .onnx, .tflite).
-
-    The threshold and fusion are the ones stored in the file (calibrated on validation).
-    """
+def _score_set(
+    predictor: Any, data: str | os.PathLike[str], split: str, progress: bool
+) -> tuple[dict[str, Any], np.ndarray, dict[str, Any]]:
+    """One clip set through the decision path: its ISO summary (with the network alone, per
+    variant and the motion statuses), the decided scores, and what `collect` gathered."""
     from liveness.calibrate import collect, decided
-    from liveness.predict import load_predictor
 
-    predictor = load_predictor(model_file)
     cfg = predictor.config
     scored = collect(predictor, data, split, progress)
     s = decided(scored, cfg)
@@ -109,10 +100,10 @@ def evaluate_model(
     summary = metrics.summarize(s, lv, att, cfg.threshold, has_imu=has)
     summary["network_only"] = metrics.summarize(np.array(scored["model"]), lv, att, cfg.threshold)
     variants: dict[str, dict[str, float]] = {}
-    for key in sorted({f"{a}/{v}" for a, v in zip(att, scored["variant"], strict=True)}):
-        sel = np.array([f"{a}/{v}" == key for a, v in zip(att, scored["variant"], strict=True)])
-        acc = float(np.mean(s[sel] >= cfg.threshold))
-        row = {"n": float(sel.sum()), "accepted": acc}
+    keys = np.array([f"{a}/{v}" for a, v in zip(att, scored["variant"], strict=True)])
+    for key in sorted(set(keys.tolist())):
+        sel = keys == key
+        row = {"n": float(sel.sum()), "accepted": float(np.mean(s[sel] >= cfg.threshold))}
         if not key.startswith("none/"):
             row["auc_vs_live"] = metrics.auc(np.concatenate([s[lv], s[sel]]),
                                              np.concatenate([lv[lv], lv[sel]]))  # fmt: skip
@@ -122,11 +113,13 @@ def evaluate_model(
     summary["motion_status"] = {
         st: sum(a.status == st for a in motion) for st in sorted({a.status for a in motion})
     }
-    summary.update(threshold_rule=cfg.threshold_rule, fusion=cfg.fusion.to_dict(),
-                   model=str(model_file), split=split, modalities=cfg.modalities(True))  # fmt: skip
-    o = Path(out)
-    o.mkdir(parents=True, exist_ok=True)
-    with open(o / "scores.csv", "w", newline="") as f:
+    summary.update(data=str(data), split=split)
+    return summary, s, scored
+
+
+def _write_scores(path: Path, scored: dict[str, Any], s: np.ndarray) -> None:
+    att, has = scored["attack"], scored["has_imu"]
+    with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["clip", "attack", "variant", "has_imu", "network", "motion", "score"])
         for i, clip in enumerate(scored["clip"]):
@@ -134,5 +127,46 @@ def evaluate_model(
             m = "" if a is None or not np.isfinite(a.score) else f"{a.score:.4f}"
             w.writerow([clip, att[i], scored["variant"][i], int(has[i]),
                         f"{scored['model'][i]:.6f}", m, f"{s[i]:.6f}"])  # fmt: skip
+
+
+def evaluate_model(
+    model_file: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    split: str = "test",
+    progress: bool = True,
+    shifted: str | os.PathLike[str] | None = None,
+    shifted_split: str = "all",
+) -> dict[str, Any]:
+    """The ISO report of the decision path (liveness.decision: network, motion agreement, face
+    check, policy) on `split`, beside the network alone; any model file (.pt, .onnx, .tflite).
+
+    The threshold and fusion are the ones stored in the file (calibrated on validation).
+    `shifted`: a set generated outside the training ranges (`liveness synth --shifted`),
+    reported beside the in-domain split at the same threshold: summary["shifted"], a section
+    of report.md, scores_shifted.csv.
+    """
+    from liveness.predict import load_predictor
+
+    predictor = load_predictor(model_file)
+    cfg = predictor.config
+    summary, s, scored = _score_set(predictor, data, split, progress)
+    summary.update(threshold_rule=cfg.threshold_rule, fusion=cfg.fusion.to_dict(),
+                   model=str(model_file), modalities=cfg.modalities(True))  # fmt: skip
+    o = Path(out)
+    o.mkdir(parents=True, exist_ok=True)
+    _write_scores(o / "scores.csv", scored, s)
+    sets = [(f"{Path(data).name} {split}", summary)]
+    if shifted is not None:
+        sh, s_sh, sc_sh = _score_set(predictor, shifted, shifted_split, progress)
+        summary["shifted"] = sh
+        _write_scores(o / "scores_shifted.csv", sc_sh, s_sh)
+        sets.append((f"{Path(shifted).name} {shifted_split} (shifted)", sh))
+    lv, att = scored["is_live"], scored["attack"]
     write_report(o, summary, s, lv, att, title=f"{Path(model_file).name} on {split}")
+    extra = [variant_markdown(sets)]
+    if shifted is not None:
+        extra.append(summary_markdown(sh, f"Shifted set: {Path(shifted).name} {shifted_split}"))
+    with open(o / "report.md", "a") as f:
+        f.write("\n" + "\n".join(extra))
     return summary

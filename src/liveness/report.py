@@ -113,6 +113,29 @@ def _markdown(summary: dict[str, Any], title: str) -> str:
     return "\n".join(lines)
 
 
+def summary_markdown(summary: dict[str, Any], title: str) -> str:
+    """The same tables as report.md's, for another clip set (one level lower in the headings)."""
+    text = _markdown(summary, title)
+    return "\n".join("#" + line if line.startswith("#") else line for line in text.splitlines())
+
+
+def variant_markdown(sets: list[tuple[str, dict[str, Any]]]) -> str:
+    """Per generator variant, side by side for each clip set: n, share accepted at the threshold
+    and AUC against that set's live clips."""
+    keys = sorted({k for _, sm in sets for k in sm.get("per_variant", {})})
+    head = "| variant | " + " | ".join(f"{name}: n / accepted / AUC" for name, _ in sets) + " |"
+    lines = ["## Per variant (accepted at the threshold; AUC against live)", "", head,
+             "|---" * (len(sets) + 1) + "|"]  # fmt: skip
+    for k in keys:
+        cells = []
+        for _, sm in sets:
+            r = sm.get("per_variant", {}).get(k)
+            auc = "" if r is None or "auc_vs_live" not in r else f" / {_num(r['auc_vs_live'])}"
+            cells.append("—" if r is None else f"{int(r['n'])} / {_pct(r['accepted'])}{auc}")
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _curves(
     s: np.ndarray, lv: np.ndarray, a: np.ndarray
 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
