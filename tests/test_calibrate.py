@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from liveness.calibrate import fit_fusion, pick_threshold, write_config
+from liveness.calibrate import fit_fusion, pick_threshold, resolve_rule, write_config
 from liveness.config import FusionConfig, LivenessConfig
 from liveness.decision import fused_score
 from liveness.motion import Agreement
@@ -58,6 +59,33 @@ def test_balanced_threshold_meets_in_the_middle() -> None:
     assert 0.45 < t < 0.55 and "APCER = BPCER" in rule
     t1, _ = pick_threshold(scores, live, np.where(live, "none", "print"), "apcer", 0.01)
     assert t1 > t
+
+
+def test_cli_rule_from_its_target() -> None:
+    assert resolve_rule(None) == ("balanced", 0.01)
+    assert resolve_rule(None, apcer=0.02) == ("apcer", 0.02)
+    assert resolve_rule(None, bpcer=0.03) == ("bpcer", 0.03)
+    assert resolve_rule("apcer") == ("apcer", 0.01) and resolve_rule("bpcer") == ("bpcer", 0.05)
+    with pytest.raises(ValueError):
+        resolve_rule("eer")
+
+
+@pytest.mark.parametrize("target", [0.0, 0.02, 0.05, 0.2])
+def test_bpcer_rule_refuses_at_most_the_target_share_of_live(target: float) -> None:
+    """The app's rule: the highest threshold that refuses ≤ target of genuine users."""
+    from liveness.metrics import bpcer
+
+    rng = np.random.default_rng(2)
+    live = np.r_[np.ones(300, bool), np.zeros(100, bool)]
+    scores = np.r_[rng.uniform(0.3, 1.0, 300), rng.uniform(0.0, 0.7, 100)]
+    attack = np.where(live, "none", "replay")
+    t, rule = pick_threshold(scores, live, attack, "bpcer", target)
+    assert bpcer(scores, live, t) <= target + 1e-12 and "BPCER <= " in rule
+    # ... and no higher threshold would: the next live score up is refused one more user.
+    srt = np.sort(scores[live])
+    above = srt[srt > t]
+    if len(above):
+        assert bpcer(scores, live, float(above[0])) > target
 
 
 def test_write_config_into_an_export_sidecar(tmp_path: Path) -> None:

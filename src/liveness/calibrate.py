@@ -25,7 +25,7 @@ from liveness.decision import VETO, decide, logit
 from liveness.manifest import read_manifest
 from liveness.preprocess import preprocess_clip
 
-RULES = ("balanced", "apcer")
+RULES = ("balanced", "apcer", "bpcer")
 
 
 def collect(
@@ -107,14 +107,34 @@ def fit_fusion(
     )  # fmt: skip
 
 
+def resolve_rule(
+    rule: str | None, apcer: float | None = None, bpcer: float | None = None
+) -> tuple[str, float]:
+    """The CLI's rule and target: `--apcer 0.01` or `--bpcer 0.05` alone names its rule;
+    `--rule apcer|bpcer` alone holds 1 % / 5 %; nothing given: balanced."""
+    rule = rule or ("apcer" if apcer is not None else "bpcer" if bpcer is not None else "balanced")
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}")
+    given = bpcer if rule == "bpcer" else apcer
+    return rule, given if given is not None else (0.05 if rule == "bpcer" else 0.01)
+
+
 def pick_threshold(
-    scores: np.ndarray, is_live: np.ndarray, attack: np.ndarray, rule: str, apcer: float = 0.01
+    scores: np.ndarray, is_live: np.ndarray, attack: np.ndarray, rule: str, target: float = 0.01
 ) -> tuple[float, str]:
     """`balanced`: the threshold where the worst species' APCER meets BPCER (min of their max);
-    `apcer`: the lowest threshold with every species' APCER <= `apcer`."""
+    `apcer`: the lowest threshold with every species' APCER <= `target` (a bank's rule);
+    `bpcer`: the highest threshold that refuses at most `target` of genuine users (an app's)."""
     if rule == "apcer":
-        t = metrics.calibrate_threshold(scores, is_live, attack, "apcer", apcer)
-        return float(t), f"worst-species APCER <= {apcer:g} on the calibration split"
+        t = metrics.calibrate_threshold(scores, is_live, attack, "apcer", target)
+        return float(t), f"worst-species APCER <= {target:g} on the calibration split"
+    if rule == "bpcer":
+        live = np.sort(np.asarray(scores, float)[np.asarray(is_live, bool)])
+        if len(live) == 0:
+            raise ValueError("the bpcer rule needs live clips in the calibration split")
+        # Refused: live scores below t. At most floor(target·n) of them may lie below.
+        t = float(live[min(int(np.floor(target * len(live))), len(live) - 1)])
+        return t, f"BPCER <= {target:g} on the calibration split"
     cand = np.unique(scores)
     best = min(
         cand,
@@ -150,11 +170,12 @@ def calibrate(
     data: str | os.PathLike[str],
     split: str = "val",
     rule: str = "balanced",
-    apcer: float = 0.01,
+    target: float = 0.01,
     fuse: bool = True,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Fit the fusion and the threshold on `split` and write them into `model_file`."""
+    """Fit the fusion and the threshold on `split` and write them into `model_file`; `target`
+    is the APCER or BPCER the `apcer` / `bpcer` rule holds on that split."""
     from liveness.predict import load_predictor
 
     if rule not in RULES:
@@ -165,7 +186,7 @@ def calibrate(
     fusion = fit_fusion(scored) if fuse else FusionConfig()
     cfg = dataclasses.replace(cfg, fusion=fusion)
     s = decided(scored, cfg)
-    t, why = pick_threshold(s, scored["is_live"], scored["attack"], rule, apcer)
+    t, why = pick_threshold(s, scored["is_live"], scored["attack"], rule, target)
     cfg = dataclasses.replace(cfg, threshold=t, threshold_rule=why)
     write_config(model_file, cfg)
     summary = metrics.summarize(s, scored["is_live"], scored["attack"], t)

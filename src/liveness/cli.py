@@ -93,9 +93,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from liveness.calibrate import calibrate
+    from liveness.calibrate import calibrate, resolve_rule
 
-    res = calibrate(args.model, args.data, args.split, args.rule, args.apcer, not args.no_fusion)
+    rule, target = resolve_rule(args.rule, args.apcer, args.bpcer)
+    res = calibrate(args.model, args.data, args.split, rule, target, not args.no_fusion)
     s = res["summary"]
     print(f"{args.model}: threshold {res['threshold']:.4f} ({res['threshold_rule']}); "
           f"on {args.split}: worst APCER {s['apcer_max']:.3f}, BPCER {s['bpcer']:.3f}, "
@@ -282,8 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--model", "--checkpoint", dest="model", required=True, help=".pt/.onnx/.tflite")
     c.add_argument("--data", required=True, help="dataset(s), comma-separated, pooled")
     c.add_argument("--split", default="val")
-    c.add_argument("--rule", default="balanced", help="balanced (APCER=BPCER) or apcer")
-    c.add_argument("--apcer", type=float, default=0.01, help="target for --rule apcer")
+    c.add_argument("--rule", default=None, choices=("balanced", "apcer", "bpcer"),
+                   help="balanced (APCER = BPCER, the default), apcer or bpcer")  # fmt: skip
+    c.add_argument("--apcer", type=float, default=None, help="hold worst-species APCER <= this")
+    c.add_argument("--bpcer", type=float, default=None, help="refuse at most this share of live")
     c.add_argument("--no-fusion", action="store_true", help="threshold only, network score")
     c.set_defaults(func=_calibrate)
 
