@@ -155,10 +155,12 @@ def _with_parallax(
     y = np.broadcast_to(rot, g.shape)
     y = y - np.einsum("ok,okj->oj", ww, y)[:, None] / sw[..., 0]
     scale = np.sqrt(np.einsum("ok,okjp->op", ww, cols**2)) + 1e-12  # (O, 3): a fair ridge
-    cols = cols / scale[:, None, None, :]
-    lhs = np.einsum("ok,okjp,okjq->opq", ww, cols, cols) + 1e-6 * np.eye(3)
-    coef = np.linalg.solve(lhs, np.einsum("ok,okjp,okj->op", ww, cols, y)[..., None])[..., 0]
-    coef = coef / scale
+    o, k = ww.shape
+    cols = (cols / scale[:, None, None, :]).reshape(o, 3 * k, 3)  # rows: (interval, axis)
+    wcols = cols * np.repeat(ww, 3, axis=1)[..., None]
+    lhs = np.swapaxes(wcols, 1, 2) @ cols + 1e-6 * np.eye(3)  # (O, 3, 3), batched BLAS
+    rhs = np.swapaxes(wcols, 1, 2) @ y.reshape(o, 3 * k, 1)
+    coef = np.linalg.solve(lhs, rhs)[..., 0] / scale
     gain = coef[:, :1]
     inv_depth = np.where(gain > 0, coef[:, 1:] / np.where(gain > 0, gain, 1.0), 0.0)
     inv_depth = np.clip(inv_depth, 0.0, cfg.max_parallax_per_m)
@@ -209,7 +211,7 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
         pred, parallax = _with_parallax(rot, use_bg, g, gyro_over(t_acc, disp, a, b), ww, cfg)
     smooth = _smoother(0.5 * (vm.t0_ms + vm.t1_ms), cfg.detail_sigma_ms)
     fast_v = rot - smooth @ rot
-    fast_p = pred - np.einsum("kl,olj->okj", smooth, pred)
+    fast_p = pred - smooth @ pred  # (K, K) @ (O, K, 3), batched
     mix = _axis_mix(pred, ww)
     r_axes = _wcorr(np.broadcast_to(rot, g.shape), pred, ww)  # (O, 3)
     r = np.sum(mix * r_axes, -1)
