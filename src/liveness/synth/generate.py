@@ -21,12 +21,13 @@ from liveness.synth.trajectory import CHALLENGES
 
 ATTACKS = ("none", "print", "replay", "injection")
 # Variants per species, with weights: the hard ones (edgeless close-ups, motion-matched replays,
-# injections moving the same way) are a fixed share so every split contains them.
+# injections moving the same way or replaying the capture's own IMU shifted in time) are a
+# fixed share so every split contains them.
 VARIANTS: dict[str, tuple[tuple[str, float], ...]] = {
     "none": (("normal", 1.0),),
     "print": (("held", 0.35), ("stand", 0.2), ("closeup", 0.25), ("rig", 0.2)),
     "replay": (("held", 0.3), ("matched", 0.2), ("closeup", 0.2), ("rig-matched", 0.3)),
-    "injection": (("unrelated", 0.4), ("same-direction", 0.3), ("rest", 0.3)),
+    "injection": (("unrelated", 0.3), ("same-direction", 0.25), ("rest", 0.2), ("shifted", 0.25)),
 }
 
 

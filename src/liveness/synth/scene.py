@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -12,6 +13,7 @@ from liveness.rotation import rotvec_to_matrix
 from liveness.synth.atlas import Atlas, sample_atlas, to_linear
 from liveness.synth.geometry import ray_ellipsoid, ray_plane
 from liveness.synth.head import cast_head
+from liveness.synth.settings import draw
 from liveness.synth.trajectory import Wobble
 
 
@@ -24,9 +26,9 @@ class Lighting:
     ambient: np.ndarray  # (3,)
 
     @staticmethod
-    def sample(rng: np.random.Generator) -> Lighting:
+    def sample(rng: np.random.Generator, warmth: Sequence[float] = (-0.15, 0.15)) -> Lighting:
         d = np.array([rng.uniform(0.3, 1.0), rng.uniform(-1.0, 1.0), rng.uniform(-0.1, 1.0)])
-        warm = rng.uniform(-0.15, 0.15)  # colour temperature: warm bulbs to cool daylight
+        warm = draw(rng, warmth)  # colour temperature: warm bulbs to cool daylight
         tint = np.array([1 + warm, 1.0, 1 - warm])
         return Lighting(
             direction=d / np.linalg.norm(d),
@@ -133,8 +135,13 @@ class Wall:
         return dist, self.texture[v, u] * lit
 
 
-def wall_texture(rng: np.random.Generator, size: int = 256) -> np.ndarray:
-    """A room wall: paint colour, gradient, posters, shelves, door or window frames."""
+def wall_texture(rng: np.random.Generator, size: int = 256, style: str = "painted") -> np.ndarray:
+    """A room wall: paint colour, gradient, posters, shelves, door or window frames; or, with
+    style "tiled", a wall of tiles or bricks (a texture family the training preset never shows)."""
+    if style == "tiled":
+        return _tiled_wall(rng, size)
+    if style != "painted":
+        raise ValueError(f"unknown wall style {style!r} (painted | tiled)")
     base = rng.uniform(0.25, 0.95, 3) * rng.uniform(0.5, 1.0)
     img = Image.new("RGB", (size, size), tuple(int(c * 255) for c in base))
     draw = ImageDraw.Draw(img)
@@ -153,13 +160,41 @@ def wall_texture(rng: np.random.Generator, size: int = 256) -> np.ndarray:
     return to_linear(arr * grad * grain).astype(np.float32)
 
 
-def sample_person(rng: np.random.Generator, duration: float, atlas: Atlas | None = None) -> Person:
+def _tiled_wall(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Tiles or bricks: a regular grid of units, each its own shade, with grout lines between
+    (square tiles in a stack bond, or bricks with every other row offset by half a unit)."""
+    bricks = rng.random() < 0.5
+    unit_h = int(rng.integers(size // 32, size // 10))
+    unit_w = 2 * unit_h if bricks else unit_h
+    grout = int(rng.integers(1, 4))
+    base = rng.uniform(0.2, 0.9, 3) * rng.uniform(0.6, 1.0)
+    grout_c = rng.uniform(0.3, 0.95) * np.ones(3)
+    rows = np.arange(size) // unit_h
+    offset = np.where(bricks & (rows % 2 == 1), unit_w // 2, 0)
+    cols = (np.arange(size)[None, :] + offset[:, None]) // unit_w  # (S, S)
+    n = (rows.max() + 1) * (cols.max() + 2)
+    shade = base * (1 + rng.uniform(-0.15, 0.15, (n, 1)))  # each unit its own shade
+    arr = shade[(rows[:, None] * (cols.max() + 2) + cols) % n]
+    in_grout = ((np.arange(size) % unit_h) < grout)[:, None] | (
+        ((np.arange(size)[None, :] + offset[:, None]) % unit_w) < grout
+    )
+    arr[in_grout] = grout_c
+    grain = 1 + 0.05 * rng.standard_normal((size, size, 1))
+    return to_linear(np.clip(arr * grain, 0, 1)).astype(np.float32)
+
+
+def sample_person(
+    rng: np.random.Generator,
+    duration: float,
+    atlas: Atlas | None = None,
+    warmth: Sequence[float] = (-0.15, 0.15),
+) -> Person:
     """A subject (or the given one) with this capture's lighting, blinks and head motion."""
     atlas = atlas if atlas is not None else sample_atlas(rng)
     n_blinks = rng.choice([0, 1, 1, 2])
     return Person(
         atlas=atlas,
-        light=Lighting.sample(rng),
+        light=Lighting.sample(rng, warmth),
         cloth=to_linear(rng.uniform(0.05, 0.9, 3)),
         blinks=sorted(rng.uniform(-0.1, duration - 0.1, n_blinks).tolist()),
         head_rot=Wobble.sample(rng, [(0.1, 0.6, np.radians(rng.uniform(0.5, 2.5)))]),
