@@ -63,6 +63,9 @@ class SynthConfig:
     injection_shift_ms: tuple[float, float] = (100.0, 500.0)
     hfov_deg: tuple[float, ...] = (60.0, 70.0)
     wall_style: str = "painted"  # painted (posters, frames) | tiled (tiles or bricks)
+    # Repeat the 4 m wall texture mirrored beyond its edges instead of smearing its edge pixels
+    # (wide views of far walls). Off only in the base configuration, to keep its clips' bytes.
+    wall_mirror: bool = False
     light_warmth: tuple[float, ...] = (-0.15, 0.15)  # key-light colour: + warm, − cool
     # class mix: fractions of live / print / replay / injection
     mix: tuple[float, float, float, float] = (0.4, 0.2, 0.2, 0.2)

@@ -46,8 +46,13 @@ class Capture:
         return np.stack(out)
 
 
-def room(rng: np.random.Generator, light: Any, style: str = "painted") -> Wall:
-    return Wall(rng.uniform(0.6, 3.0), wall_texture(rng, style=style), light)
+def room(rng: np.random.Generator, light: Any, cfg: SynthConfig) -> Wall:
+    return Wall(
+        rng.uniform(0.6, 3.0),
+        wall_texture(rng, style=cfg.wall_style),
+        light,
+        mirror=cfg.wall_mirror,
+    )
 
 
 def live_capture(
@@ -69,7 +74,7 @@ def live_capture(
     target = FACE + np.array([0.0, rng.normal(0, 0.01), rng.normal(-0.01, 0.015)])
     path = sample_device_path(rng, target, distance, challenge, amplitude, duration)
     return Capture(
-        objects=[person, room(rng, person.light, cfg.wall_style)],
+        objects=[person, room(rng, person.light, cfg)],
         path=path,
         hfov=draw(rng, cfg.hfov_deg),
         width=width,

@@ -16,6 +16,7 @@ from liveness.config import SynthConfig
 from liveness.manifest import ManifestRow, write_manifest
 from liveness.synth.atlas import Atlas, sample_atlas
 from liveness.synth.clipgen import render_clip
+from liveness.synth.presets import PRESETS, TRAINING, ranges
 from liveness.synth.spec import ClipSpec
 from liveness.synth.trajectory import CHALLENGES
 
@@ -90,10 +91,11 @@ def generate_dataset(
 ) -> list[ManifestRow]:
     """Write `clips` clips and manifest.csv under `out`. Same seed and config, same bytes.
 
-    Each clip's randomness comes only from (seed, index), so the worker count changes nothing.
-    Clips are written as they are rendered; memory stays bounded by one clip per worker.
+    `cfg` defaults to the training preset. Each clip's randomness comes only from
+    (seed, index), so the worker count changes nothing. Clips are written as they are
+    rendered; memory stays bounded by one clip per worker.
     """
-    cfg = cfg or SynthConfig()
+    cfg = cfg or TRAINING
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     specs, split = plan(clips, seed, cfg)
@@ -125,6 +127,14 @@ def generate_dataset(
         for s in specs
     ]
     write_manifest(root / "manifest.csv", rows)
-    info = {"seed": seed, "clips": clips, "config": cfg.to_dict()}
+    info = {
+        "seed": seed,
+        "clips": clips,
+        "preset": cfg.preset,
+        "config": cfg.to_dict(),
+        "ranges": ranges(cfg),  # what this dataset's clips were drawn from
+        # Both presets' ranges, so a reader can check that the shifted one lies outside.
+        "presets": {name: ranges(c) for name, c in PRESETS.items()},
+    }
     (root / "synth.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return rows
