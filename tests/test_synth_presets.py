@@ -46,6 +46,7 @@ def test_presets_never_overlap() -> None:
     assert overlapping_axes(TRAINING, TRAINING) == list(SHIFTED_AXES)
     assert overlapping_axes(TRAINING, dataclasses.replace(SHIFTED, fps=(25.0, 28.0))) == ["fps"]
     assert preset("shifted") is SHIFTED and set(PRESETS) == {"training", "shifted"}
+    assert preset("base") == SynthConfig()  # the first generator's settings
     with pytest.raises(ValueError, match="unknown preset"):
         preset("wide")
 

@@ -214,10 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--preset",
-        choices=("training", "shifted"),
+        choices=("training", "shifted", "base"),
         default="training",
         help="training: wide per-clip ranges (default); shifted: settings outside them, a "
-        "stand-in for an unseen camera (docs/SYNTH.md)",
+        "stand-in for an unseen camera; base: the first generator's settings, to remake "
+        "datasets made before the presets (docs/SYNTH.md)",
     )
     s.add_argument(
         "--width",

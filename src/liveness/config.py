@@ -59,7 +59,9 @@ class SynthConfig:
     imu_hz: tuple[float, ...] = (50.0, 100.0)
     # Genuine clock offset of the sensor stamps behind the frame stamps, ms (docs/CLOCK_OFFSET.md).
     imu_offset_ms: tuple[float, float] = (0.0, 0.0)
-    # The `shifted` injection replays the capture's own IMU this many ms late or early.
+    # Shares of the injection variants unrelated, same-direction, rest and shifted (the last
+    # replays the capture's own IMU `injection_shift_ms` late or early; none in the base).
+    injection_shares: tuple[float, float, float, float] = (0.4, 0.3, 0.3, 0.0)
     injection_shift_ms: tuple[float, float] = (100.0, 500.0)
     hfov_deg: tuple[float, ...] = (60.0, 70.0)
     wall_style: str = "painted"  # painted (posters, frames) | tiled (tiles or bricks)

@@ -28,7 +28,14 @@ VARIANTS: dict[str, tuple[tuple[str, float], ...]] = {
     "none": (("normal", 1.0),),
     "print": (("held", 0.35), ("stand", 0.2), ("closeup", 0.25), ("rig", 0.2)),
     "replay": (("held", 0.3), ("matched", 0.2), ("closeup", 0.2), ("rig-matched", 0.3)),
-    "injection": (("unrelated", 0.3), ("same-direction", 0.25), ("rest", 0.2), ("shifted", 0.25)),
+    # Shares from the configuration (SynthConfig.injection_shares); the presets' shown here.
+    "injection": tuple(
+        zip(
+            ("unrelated", "same-direction", "rest", "shifted"),
+            TRAINING.injection_shares,
+            strict=True,
+        )
+    ),
 }
 
 
@@ -40,6 +47,10 @@ def plan(n: int, seed: int, cfg: SynthConfig) -> tuple[list[ClipSpec], dict[int,
     for i in range(n):
         attack = str(rng.choice(ATTACKS, p=np.array(cfg.mix) / sum(cfg.mix)))
         names, weights = zip(*VARIANTS[attack], strict=True)
+        if attack == "injection":
+            # A zero share last (the base's shifted) leaves rng.choice's pick as it was with
+            # three variants: the same single draw against the same cumulative shares.
+            weights = cfg.injection_shares
         variant = str(rng.choice(names, p=np.array(weights) / sum(weights)))
         specs.append(
             ClipSpec(

@@ -20,6 +20,7 @@ TRAINING = SynthConfig(
     fps=(10.0, 25.0),
     imu_hz=(50.0, 150.0),
     imu_offset_ms=(0.0, 20.0),  # docs/CLOCK_OFFSET.md: 0 to ~17 ms in Chromium
+    injection_shares=(0.3, 0.25, 0.2, 0.25),  # unrelated, same-direction, rest, shifted
     hfov_deg=(55.0, 72.0),
     jpeg_quality=(50, 95),
     wall_mirror=True,
@@ -40,17 +41,21 @@ SHIFTED = dataclasses.replace(
 )
 
 PRESETS = {"training": TRAINING, "shifted": SHIFTED}
+# The generator's first configuration (SynthConfig()): `--preset base` remakes datasets made
+# before the presets existed (data/synth4k, data/cal77: the same frames and sensor files).
+BASE = SynthConfig()
 
 # The axes on which SHIFTED must not share a single value with TRAINING.
 SHIFTED_AXES = ("pixels", "fps", "imu_hz", "hfov_deg", "light_warmth", "wall_style")
 
 
 def preset(name: str) -> SynthConfig:
-    """The named preset (`training` or `shifted`)."""
+    """The named preset: `training`, `shifted` or `base`."""
+    named = {**PRESETS, "base": BASE}
     try:
-        return PRESETS[name]
+        return named[name]
     except KeyError:
-        raise ValueError(f"unknown preset {name!r} ({' | '.join(PRESETS)})") from None
+        raise ValueError(f"unknown preset {name!r} ({' | '.join(named)})") from None
 
 
 def ranges(cfg: SynthConfig) -> dict[str, Any]:
