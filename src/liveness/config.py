@@ -69,6 +69,12 @@ class SynthConfig:
     # (wide views of far walls). Off only in the base configuration, to keep its clips' bytes.
     wall_mirror: bool = False
     light_warmth: tuple[float, ...] = (-0.15, 0.15)  # key-light colour: + warm, − cool
+    # Appearance variety (synth/looks.py; none in the base): shares of normal, low and side
+    # light, of off-centre faces and of turning heads; sensor noise growing with ISO gain.
+    light_shares: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    off_centre_share: float = 0.0
+    head_turn_share: float = 0.0
+    iso_noise: bool = False
     # class mix: fractions of live / print / replay / injection
     mix: tuple[float, float, float, float] = (0.4, 0.2, 0.2, 0.2)
     no_imu_rate: float = 0.15  # every class also appears without imu.csv

@@ -10,6 +10,7 @@ import numpy as np
 from liveness.config import SynthConfig
 from liveness.synth.atlas import Atlas
 from liveness.synth.capture import FACE, live_capture
+from liveness.synth.looks import Look
 from liveness.synth.settings import ClipSettings, draw, settings_rng
 from liveness.synth.spec import ClipSpec
 from liveness.synth.staging import attack_capture
@@ -39,12 +40,17 @@ def render_clip(spec: ClipSpec, atlas: Atlas, cfg: SynthConfig, seed: int) -> Re
     rng = np.random.default_rng([seed, spec.index])
     # Size, clock offset and replay shift come from a child stream of (seed, index): the main
     # stream's draws stay as they were, so the base configuration renders the same bytes.
-    cs = ClipSettings.sample(cfg, settings_rng(seed, spec.index))
+    srng = settings_rng(seed, spec.index)
+    cs = ClipSettings.sample(cfg, srng)
+    look = Look.sample(cfg, srng)
     w, h = cs.width, cs.height
     duration = rng.uniform(*cfg.duration_s)
     fps = draw(rng, cfg.fps)
     t_frames = sample_times(rng, 0.0, duration, fps, rng.uniform(0.0005, 0.003), 0.03)
     capture = live_capture(rng, atlas, cfg, duration, spec.challenge, w, h)
+    look.light(capture.light)  # shared by the wall and any attack instrument in the room
+    look.camera(capture, fps)
+    look.person(capture.objects[0])
     imu_path: DevicePath | RigidPath = capture.path
     extra: dict[str, Any] = {}
     shift_ms = 0.0  # only a replayed IMU is shifted
@@ -64,8 +70,9 @@ def render_clip(spec: ClipSpec, atlas: Atlas, cfg: SynthConfig, seed: int) -> Re
                 rng, FACE, rng.uniform(0.2, 0.4), other, rng.uniform(10, 25), duration
             )
     elif spec.attack in ("print", "replay"):
-        capture, extra = attack_capture(rng, spec, atlas, cfg, duration, capture)
+        capture, extra = attack_capture(rng, spec, atlas, cfg, duration, capture, look.person)
         imu_path = capture.path
+    look.aim(capture.path)  # the filming phone's path: frames and a genuine IMU follow it
 
     frames = capture.frames(t_frames, rng)
     if spec.attack == "injection" and rng.random() < 0.7:
@@ -106,6 +113,7 @@ def render_clip(spec: ClipSpec, atlas: Atlas, cfg: SynthConfig, seed: int) -> Re
         "preset": cfg.preset,
         "fps": round(float(fps), 3),
         "jpeg_quality": quality,
+        **look.meta(),
         **extra,
     }
     return Rendered(

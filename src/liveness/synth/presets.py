@@ -24,6 +24,10 @@ TRAINING = SynthConfig(
     hfov_deg=(55.0, 72.0),
     jpeg_quality=(50, 95),
     wall_mirror=True,
+    light_shares=(0.7, 0.15, 0.15),  # normal, low (dim room), side (window light)
+    off_centre_share=0.1,
+    head_turn_share=0.2,
+    iso_noise=True,
 )
 
 # A stand-in for a camera nobody generated: every axis below lies outside TRAINING's ranges

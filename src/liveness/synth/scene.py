@@ -14,7 +14,7 @@ from liveness.synth.atlas import Atlas, sample_atlas, to_linear
 from liveness.synth.geometry import ray_ellipsoid, ray_plane
 from liveness.synth.head import cast_head
 from liveness.synth.settings import draw
-from liveness.synth.trajectory import Wobble
+from liveness.synth.trajectory import Wobble, min_jerk
 
 
 @dataclass
@@ -70,6 +70,8 @@ class Person:
     blinks: list[float]  # blink start times, s
     head_rot: Wobble = field(default_factory=Wobble.none)
     head_pos: Wobble = field(default_factory=Wobble.none)
+    turn: np.ndarray | None = None  # a deliberate head turn or nod (world rotvec), or none
+    turn_t: tuple[float, float] = (0.0, 1.0)  # its start and end, s (minimum jerk)
 
     def openness(self, t: float) -> float:
         """Eyelid opening: a blink closes in ~80 ms and reopens in ~150 ms."""
@@ -84,7 +86,10 @@ class Person:
 
     def head_pose(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         tt = np.array([t])
-        return rotvec_to_matrix(self.head_rot(tt)[0]), self.head_pos(tt)[0]
+        rot = self.head_rot(tt)[0]
+        if self.turn is not None:
+            rot = rot + min_jerk(tt, *self.turn_t)[0] * self.turn
+        return rotvec_to_matrix(rot), self.head_pos(tt)[0]
 
     def trace(
         self, origin: np.ndarray, dirs: np.ndarray, t: float
