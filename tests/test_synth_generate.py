@@ -143,3 +143,31 @@ def test_plan_small_n(n: int) -> None:
     assert set(split) == {s.subject for s in specs}
     if len(split) >= 3:
         assert set(split.values()) == {"train", "val", "test"}
+
+
+def test_every_injection_variant_has_its_share() -> None:
+    from liveness.synth.presets import TRAINING
+
+    specs, _ = plan(800, 5, TRAINING)
+    inj = Counter(s.variant for s in specs if s.attack == "injection")
+    n = sum(inj.values())
+    assert set(inj) == {"unrelated", "same-direction", "rest", "shifted"}
+    for name, share in VARIANTS["injection"]:
+        assert abs(inj[name] / n - share) < 0.1, (name, inj[name] / n)
+    # The base configuration has no shifted injection, and otherwise the same plan.
+    base, _ = plan(800, 5, SynthConfig())
+    assert "shifted" not in {s.variant for s in base}
+    assert [s.attack for s in base] == [s.attack for s in specs]
+
+
+def test_manifest_and_meta_carry_the_shifted_variant(tmp_path: Path) -> None:
+    cfg = SynthConfig(
+        width=32, height=40, mix=(0.0, 0.0, 0.0, 1.0), no_imu_rate=0.0,
+        injection_shares=(0.0, 0.0, 0.0, 1.0),
+    )  # fmt: skip
+    generate_dataset(tmp_path, 3, 2, cfg=cfg, progress=False)
+    rows = read_manifest(tmp_path)
+    assert [r.variant for r in rows] == ["shifted"] * 3
+    for r in rows:
+        meta = read_clip(tmp_path / r.clip).meta
+        assert meta["variant"] == "shifted" and 100.0 <= abs(meta["imu_shift_ms"]) <= 500.0

@@ -12,13 +12,21 @@ from liveness import __version__
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from liveness.config import SynthConfig
+    import dataclasses
+
     from liveness.synth.generate import generate_dataset
+    from liveness.synth.presets import preset
     from liveness.synth.preview import write_contact_sheets
 
-    cfg = SynthConfig()
+    cfg = preset(args.preset)
     if args.width is not None or args.height is not None:
-        cfg = SynthConfig(width=args.width or cfg.width, height=args.height or cfg.height)
+        # One fixed size for every clip; the preset's other ranges stay. A missing side
+        # follows the portrait 3:4 shape.
+        w = args.width or round(args.height * 3 / 4)
+        h = args.height or round(args.width * 4 / 3)
+        cfg = dataclasses.replace(cfg, width=w, height=h)
+        if args.preset == "shifted":
+            print(f"note: --preset shifted with a fixed {w}x{h}: size is no longer shifted")
     rows = generate_dataset(args.out, args.clips, args.seed, workers=args.workers, cfg=cfg)
     counts: dict[str, int] = {}
     for r in rows:
@@ -206,8 +214,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--workers", type=int, default=1, help="processes (output does not depend on it)"
     )
-    s.add_argument("--width", type=int, default=None, help="render width, px (default 96)")
-    s.add_argument("--height", type=int, default=None, help="render height, px (default 128)")
+    s.add_argument(
+        "--preset",
+        choices=("training", "shifted", "base"),
+        default="training",
+        help="training: wide per-clip ranges (default); shifted: settings outside them, a "
+        "stand-in for an unseen camera; base: the first generator's settings, to remake "
+        "datasets made before the presets (docs/SYNTH.md)",
+    )
+    s.add_argument(
+        "--width",
+        type=int,
+        default=None,
+        help="render every clip this wide, px (default: the preset's sizes, per clip)",
+    )
+    s.add_argument(
+        "--height",
+        type=int,
+        default=None,
+        help="render every clip this high, px (with one of the two, 3:4 portrait)",
+    )
     s.add_argument(
         "--preview", action="store_true", help="also write contact sheets to OUT/preview"
     )

@@ -38,16 +38,44 @@ class PreprocessConfig:
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """Parameters of the synthetic clip generator (`liveness synth`)."""
+    """Parameters of the synthetic clip generator (`liveness synth`).
 
-    # Render size in pixels, portrait 3:4. The model sees the central square resized to
-    # PreprocessConfig.image_size (96), so rendering more pixels than that only costs time.
-    width: int = 96
-    height: int = 128
+    These defaults are the generator's *base* configuration: one 96×128 size and its first
+    ranges, so that what other tests and benches render from `SynthConfig()` stays the same.
+    `liveness synth` uses the named presets of `liveness.synth.presets` (`training`, the wide
+    default, and `shifted`, a stand-in camera outside it). A range is (lo, hi) or a union of
+    intervals (lo1, hi1, lo2, hi2, ...), drawn uniformly over its total width.
+    """
+
+    preset: str = "base"
+    # Render size in pixels, portrait 3:4. Both set: every clip has that size. Both None: each
+    # clip draws one of `sizes` ((width, height) pairs) with `size_weights`. The model sees the
+    # central square resized to PreprocessConfig.image_size (96), whatever the size.
+    width: int | None = 96
+    height: int | None = 128
+    sizes: tuple[tuple[int, int], ...] = ()
+    size_weights: tuple[float, ...] = ()
     duration_s: tuple[float, float] = (1.8, 2.4)
-    fps: tuple[float, float] = (10.0, 30.0)
-    imu_hz: tuple[float, float] = (50.0, 100.0)
-    hfov_deg: tuple[float, float] = (60.0, 70.0)
+    fps: tuple[float, ...] = (10.0, 30.0)
+    imu_hz: tuple[float, ...] = (50.0, 100.0)
+    # Genuine clock offset of the sensor stamps behind the frame stamps, ms (docs/CLOCK_OFFSET.md).
+    imu_offset_ms: tuple[float, float] = (0.0, 0.0)
+    # Shares of the injection variants unrelated, same-direction, rest and shifted (the last
+    # replays the capture's own IMU `injection_shift_ms` late or early; none in the base).
+    injection_shares: tuple[float, float, float, float] = (0.4, 0.3, 0.3, 0.0)
+    injection_shift_ms: tuple[float, float] = (100.0, 500.0)
+    hfov_deg: tuple[float, ...] = (60.0, 70.0)
+    wall_style: str = "painted"  # painted (posters, frames) | tiled (tiles or bricks)
+    # Repeat the 4 m wall texture mirrored beyond its edges instead of smearing its edge pixels
+    # (wide views of far walls). Off only in the base configuration, to keep its clips' bytes.
+    wall_mirror: bool = False
+    light_warmth: tuple[float, ...] = (-0.15, 0.15)  # key-light colour: + warm, − cool
+    # Appearance variety (synth/looks.py; none in the base): shares of normal, low and side
+    # light, of off-centre faces and of turning heads; sensor noise growing with ISO gain.
+    light_shares: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    off_centre_share: float = 0.0
+    head_turn_share: float = 0.0
+    iso_noise: bool = False
     # class mix: fractions of live / print / replay / injection
     mix: tuple[float, float, float, float] = (0.4, 0.2, 0.2, 0.2)
     no_imu_rate: float = 0.15  # every class also appears without imu.csv
@@ -55,6 +83,17 @@ class SynthConfig:
     clips_per_subject: int = 4
     jpeg_quality: tuple[int, int] = (70, 95)
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        fixed = self.width is not None and self.height is not None
+        if not fixed and (self.width is not None or self.height is not None):
+            raise ValueError("SynthConfig: set both width and height, or neither")
+        if not fixed and (not self.sizes or len(self.size_weights) != len(self.sizes)):
+            raise ValueError("SynthConfig: without width/height, sizes and size_weights are needed")
+        for name in ("fps", "imu_hz", "hfov_deg", "light_warmth"):
+            r = getattr(self, name)
+            if len(r) < 2 or len(r) % 2 or any(r[k] > r[k + 1] for k in range(0, len(r), 2)):
+                raise ValueError(f"SynthConfig.{name} must be (lo, hi[, lo2, hi2, ...]): {r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -12,6 +12,7 @@ from liveness.synth.atlas import Atlas, to_linear
 from liveness.synth.geometry import focal_px, pixel_rays
 from liveness.synth.imaging import CameraModel
 from liveness.synth.scene import Lighting, SceneObject, Wall, render, sample_person, wall_texture
+from liveness.synth.settings import draw
 from liveness.synth.trajectory import DevicePath, RigidPath, imu_from_pose, sample_device_path
 
 FACE = np.zeros(3)  # the face (or the attack instrument) sits at the world origin, facing +x
@@ -45,8 +46,13 @@ class Capture:
         return np.stack(out)
 
 
-def room(rng: np.random.Generator, light: Any) -> Wall:
-    return Wall(rng.uniform(0.6, 3.0), wall_texture(rng), light)
+def room(rng: np.random.Generator, light: Any, cfg: SynthConfig) -> Wall:
+    return Wall(
+        rng.uniform(0.6, 3.0),
+        wall_texture(rng, style=cfg.wall_style),
+        light,
+        mirror=cfg.wall_mirror,
+    )
 
 
 def live_capture(
@@ -60,7 +66,7 @@ def live_capture(
     distance: float | None = None,
     amplitude: float | None = None,
 ) -> Capture:
-    person = sample_person(rng, duration, atlas)
+    person = sample_person(rng, duration, atlas, warmth=cfg.light_warmth)
     if amplitude is None:
         amplitude = rng.uniform(3, 8) if rng.random() < 0.1 else rng.uniform(10, 25)
     if distance is None:
@@ -68,9 +74,9 @@ def live_capture(
     target = FACE + np.array([0.0, rng.normal(0, 0.01), rng.normal(-0.01, 0.015)])
     path = sample_device_path(rng, target, distance, challenge, amplitude, duration)
     return Capture(
-        objects=[person, room(rng, person.light)],
+        objects=[person, room(rng, person.light, cfg)],
         path=path,
-        hfov=rng.uniform(*cfg.hfov_deg),
+        hfov=draw(rng, cfg.hfov_deg),
         width=width,
         height=height,
         camera=CameraModel.sample(rng),

@@ -10,6 +10,8 @@ import numpy as np
 from liveness.config import SynthConfig
 from liveness.synth.atlas import Atlas
 from liveness.synth.capture import FACE, live_capture
+from liveness.synth.looks import Look
+from liveness.synth.settings import ClipSettings, draw, settings_rng
 from liveness.synth.spec import ClipSpec
 from liveness.synth.staging import attack_capture
 from liveness.synth.trajectory import (
@@ -36,18 +38,30 @@ class Rendered:
 def render_clip(spec: ClipSpec, atlas: Atlas, cfg: SynthConfig, seed: int) -> Rendered:
     """Render the clip `spec` of subject `atlas`; every random choice comes from (seed, index)."""
     rng = np.random.default_rng([seed, spec.index])
-    w, h = cfg.width, cfg.height
+    # Size, clock offset and replay shift come from a child stream of (seed, index): the main
+    # stream's draws stay as they were, so the base configuration renders the same bytes.
+    srng = settings_rng(seed, spec.index)
+    cs = ClipSettings.sample(cfg, srng)
+    look = Look.sample(cfg, srng)
+    w, h = cs.width, cs.height
     duration = rng.uniform(*cfg.duration_s)
-    fps = rng.uniform(*cfg.fps)
+    fps = draw(rng, cfg.fps)
     t_frames = sample_times(rng, 0.0, duration, fps, rng.uniform(0.0005, 0.003), 0.03)
     capture = live_capture(rng, atlas, cfg, duration, spec.challenge, w, h)
+    look.light(capture.light)  # shared by the wall and any attack instrument in the room
+    look.camera(capture, fps)
+    look.person(capture.objects[0])
     imu_path: DevicePath | RigidPath = capture.path
     extra: dict[str, Any] = {}
+    shift_ms = 0.0  # only a replayed IMU is shifted
 
     if spec.attack == "injection":
         # A genuine-looking video fed to the app; the phone's own sensors tell another story.
         if spec.variant == "rest":
             imu_path = resting_path(rng)
+        elif spec.variant == "shifted":
+            # A recorded genuine IMU (the capture's own) replayed late or early with the video.
+            shift_ms = cs.shift_ms
         else:
             other = (
                 spec.challenge if spec.variant == "same-direction" else str(rng.choice(CHALLENGES))
@@ -56,8 +70,9 @@ def render_clip(spec: ClipSpec, atlas: Atlas, cfg: SynthConfig, seed: int) -> Re
                 rng, FACE, rng.uniform(0.2, 0.4), other, rng.uniform(10, 25), duration
             )
     elif spec.attack in ("print", "replay"):
-        capture, extra = attack_capture(rng, spec, atlas, cfg, duration, capture)
+        capture, extra = attack_capture(rng, spec, atlas, cfg, duration, capture, look.person)
         imu_path = capture.path
+    look.aim(capture.path)  # the filming phone's path: frames and a genuine IMU follow it
 
     frames = capture.frames(t_frames, rng)
     if spec.attack == "injection" and rng.random() < 0.7:
@@ -66,7 +81,7 @@ def render_clip(spec: ClipSpec, atlas: Atlas, cfg: SynthConfig, seed: int) -> Re
     t_origin = rng.uniform(1_000.0, 100_000.0)  # performance.now() has any origin
     imu = None
     if spec.has_imu:
-        rate = rng.uniform(*cfg.imu_hz)
+        rate = draw(rng, cfg.imu_hz)
         t_imu = sample_times(
             rng,
             t_frames[0] - rng.uniform(0.02, 0.15),
@@ -75,9 +90,16 @@ def render_clip(spec: ClipSpec, atlas: Atlas, cfg: SynthConfig, seed: int) -> Re
             rng.uniform(0.0002, 0.002),
             0.02,
         )
-        gyro, acc = imu_from_pose(imu_path, t_imu)
+        # The stamps span the frames; a reading stamped t is what the path did at t − lag: the
+        # genuine clock offset (sensor stamps late, docs/CLOCK_OFFSET.md) plus any replay shift.
+        lag_s = (cs.imu_offset_ms + shift_ms) / 1000.0
+        gyro, acc = imu_from_pose(imu_path, t_imu - lag_s)
         gyro, acc = SensorModel.sample(rng).apply(gyro, acc, rng)
         imu = np.column_stack([t_origin + 1000 * t_imu, acc, gyro])
+        extra.update(imu_hz=round(float(rate), 3), imu_offset_ms=round(cs.imu_offset_ms, 3))
+        if spec.variant == "shifted":
+            extra["imu_shift_ms"] = round(shift_ms, 3)
+    quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
     meta = {
         "label": "live" if spec.attack == "none" else "spoof",
         "attack": spec.attack,
@@ -88,6 +110,10 @@ def render_clip(spec: ClipSpec, atlas: Atlas, cfg: SynthConfig, seed: int) -> Re
         "seed": seed,
         "index": spec.index,
         "hfov_deg": round(float(capture.hfov), 3),
+        "preset": cfg.preset,
+        "fps": round(float(fps), 3),
+        "jpeg_quality": quality,
+        **look.meta(),
         **extra,
     }
     return Rendered(
@@ -95,7 +121,7 @@ def render_clip(spec: ClipSpec, atlas: Atlas, cfg: SynthConfig, seed: int) -> Re
         frame_t_ms=t_origin + 1000 * t_frames,
         imu=imu,
         meta=meta,
-        jpeg_quality=int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)),
+        jpeg_quality=quality,
     )
 
 

@@ -16,17 +16,26 @@ from liveness.config import SynthConfig
 from liveness.manifest import ManifestRow, write_manifest
 from liveness.synth.atlas import Atlas, sample_atlas
 from liveness.synth.clipgen import render_clip
+from liveness.synth.presets import PRESETS, TRAINING, ranges
 from liveness.synth.spec import ClipSpec
 from liveness.synth.trajectory import CHALLENGES
 
 ATTACKS = ("none", "print", "replay", "injection")
 # Variants per species, with weights: the hard ones (edgeless close-ups, motion-matched replays,
-# injections moving the same way) are a fixed share so every split contains them.
+# injections moving the same way or replaying the capture's own IMU shifted in time) are a
+# fixed share so every split contains them.
 VARIANTS: dict[str, tuple[tuple[str, float], ...]] = {
     "none": (("normal", 1.0),),
     "print": (("held", 0.35), ("stand", 0.2), ("closeup", 0.25), ("rig", 0.2)),
     "replay": (("held", 0.3), ("matched", 0.2), ("closeup", 0.2), ("rig-matched", 0.3)),
-    "injection": (("unrelated", 0.4), ("same-direction", 0.3), ("rest", 0.3)),
+    # Shares from the configuration (SynthConfig.injection_shares); the presets' shown here.
+    "injection": tuple(
+        zip(
+            ("unrelated", "same-direction", "rest", "shifted"),
+            TRAINING.injection_shares,
+            strict=True,
+        )
+    ),
 }
 
 
@@ -38,6 +47,10 @@ def plan(n: int, seed: int, cfg: SynthConfig) -> tuple[list[ClipSpec], dict[int,
     for i in range(n):
         attack = str(rng.choice(ATTACKS, p=np.array(cfg.mix) / sum(cfg.mix)))
         names, weights = zip(*VARIANTS[attack], strict=True)
+        if attack == "injection":
+            # A zero share last (the base's shifted) leaves rng.choice's pick as it was with
+            # three variants: the same single draw against the same cumulative shares.
+            weights = cfg.injection_shares
         variant = str(rng.choice(names, p=np.array(weights) / sum(weights)))
         specs.append(
             ClipSpec(
@@ -89,10 +102,11 @@ def generate_dataset(
 ) -> list[ManifestRow]:
     """Write `clips` clips and manifest.csv under `out`. Same seed and config, same bytes.
 
-    Each clip's randomness comes only from (seed, index), so the worker count changes nothing.
-    Clips are written as they are rendered; memory stays bounded by one clip per worker.
+    `cfg` defaults to the training preset. Each clip's randomness comes only from
+    (seed, index), so the worker count changes nothing. Clips are written as they are
+    rendered; memory stays bounded by one clip per worker.
     """
-    cfg = cfg or SynthConfig()
+    cfg = cfg or TRAINING
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     specs, split = plan(clips, seed, cfg)
@@ -124,6 +138,14 @@ def generate_dataset(
         for s in specs
     ]
     write_manifest(root / "manifest.csv", rows)
-    info = {"seed": seed, "clips": clips, "config": cfg.to_dict()}
+    info = {
+        "seed": seed,
+        "clips": clips,
+        "preset": cfg.preset,
+        "config": cfg.to_dict(),
+        "ranges": ranges(cfg),  # what this dataset's clips were drawn from
+        # Both presets' ranges, so a reader can check that the shifted one lies outside.
+        "presets": {name: ranges(c) for name, c in PRESETS.items()},
+    }
     (root / "synth.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return rows

@@ -23,6 +23,9 @@ class CameraModel:
     read: float  # read-noise σ
     contrast: float
     target: float = 0.18  # auto-exposure's mid-grey target (linear)
+    # Set: above this gain the sensor's ISO is raised: shot-noise variance and read-noise σ
+    # grow ∝ gain (what a dim scene looks like). None: noise independent of the gain.
+    iso_ref: float | None = None
 
     @staticmethod
     def sample(rng: np.random.Generator) -> CameraModel:
@@ -59,7 +62,12 @@ class CameraModel:
         img = img * (gain * _vignette(img.shape[0], img.shape[1], self.vignette))[..., None]
         img = img * self.wb.astype(np.float32)
         img = np.clip(img, 0, None)
-        noise = np.sqrt(self.shot * img + self.read**2) * rng.standard_normal(img.shape, np.float32)
+        if self.iso_ref is None:
+            noise = np.sqrt(self.shot * img + self.read**2)
+        else:
+            k = max(1.0, self.gain / self.iso_ref)
+            noise = np.sqrt(self.shot * k * img + (self.read * k) ** 2)
+        noise = noise * rng.standard_normal(img.shape, np.float32)
         img = np.clip(img + noise, 0, 1)
         out = np.power(img, 1 / 2.2)
         out = np.clip(0.5 + (out - 0.5) * self.contrast, 0, 1)

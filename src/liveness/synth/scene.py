@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -12,7 +13,8 @@ from liveness.rotation import rotvec_to_matrix
 from liveness.synth.atlas import Atlas, sample_atlas, to_linear
 from liveness.synth.geometry import ray_ellipsoid, ray_plane
 from liveness.synth.head import cast_head
-from liveness.synth.trajectory import Wobble
+from liveness.synth.settings import draw
+from liveness.synth.trajectory import Wobble, min_jerk
 
 
 @dataclass
@@ -24,9 +26,9 @@ class Lighting:
     ambient: np.ndarray  # (3,)
 
     @staticmethod
-    def sample(rng: np.random.Generator) -> Lighting:
+    def sample(rng: np.random.Generator, warmth: Sequence[float] = (-0.15, 0.15)) -> Lighting:
         d = np.array([rng.uniform(0.3, 1.0), rng.uniform(-1.0, 1.0), rng.uniform(-0.1, 1.0)])
-        warm = rng.uniform(-0.15, 0.15)  # colour temperature: warm bulbs to cool daylight
+        warm = draw(rng, warmth)  # colour temperature: warm bulbs to cool daylight
         tint = np.array([1 + warm, 1.0, 1 - warm])
         return Lighting(
             direction=d / np.linalg.norm(d),
@@ -68,6 +70,8 @@ class Person:
     blinks: list[float]  # blink start times, s
     head_rot: Wobble = field(default_factory=Wobble.none)
     head_pos: Wobble = field(default_factory=Wobble.none)
+    turn: np.ndarray | None = None  # a deliberate head turn or nod (world rotvec), or none
+    turn_t: tuple[float, float] = (0.0, 1.0)  # its start and end, s (minimum jerk)
 
     def openness(self, t: float) -> float:
         """Eyelid opening: a blink closes in ~80 ms and reopens in ~150 ms."""
@@ -82,7 +86,10 @@ class Person:
 
     def head_pose(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         tt = np.array([t])
-        return rotvec_to_matrix(self.head_rot(tt)[0]), self.head_pos(tt)[0]
+        rot = self.head_rot(tt)[0]
+        if self.turn is not None:
+            rot = rot + min_jerk(tt, *self.turn_t)[0] * self.turn
+        return rotvec_to_matrix(rot), self.head_pos(tt)[0]
 
     def trace(
         self, origin: np.ndarray, dirs: np.ndarray, t: float
@@ -118,6 +125,9 @@ class Wall:
     texture: np.ndarray  # (S, S, 3) linear RGB
     light: Lighting
     extent: float = 4.0
+    # Beyond its 4 m the texture repeats mirrored (seamless); False smears its edge pixels, as
+    # the first version did (wide views of far walls show streaks then).
+    mirror: bool = False
 
     def trace(
         self, origin: np.ndarray, dirs: np.ndarray, t: float
@@ -127,14 +137,22 @@ class Wall:
         ok = np.isfinite(dist)
         p = origin + np.where(ok, dist, 0.0)[:, None] * dirs
         s = self.texture.shape[0]
-        u = np.clip(((p[:, 1] / self.extent) + 0.5) * s, 0, s - 1).astype(np.int64)
-        v = np.clip((0.5 - (p[:, 2] / self.extent)) * s, 0, s - 1).astype(np.int64)
+        x, y = (p[:, 1] / self.extent) + 0.5, 0.5 - (p[:, 2] / self.extent)  # texture units
+        if self.mirror:
+            x, y = 1 - np.abs(np.mod(x, 2) - 1), 1 - np.abs(np.mod(y, 2) - 1)
+        u = np.clip(x * s, 0, s - 1).astype(np.int64)
+        v = np.clip(y * s, 0, s - 1).astype(np.int64)
         lit = self.light.ambient + max(float(n @ self.light.direction), 0.0) * self.light.color
         return dist, self.texture[v, u] * lit
 
 
-def wall_texture(rng: np.random.Generator, size: int = 256) -> np.ndarray:
-    """A room wall: paint colour, gradient, posters, shelves, door or window frames."""
+def wall_texture(rng: np.random.Generator, size: int = 256, style: str = "painted") -> np.ndarray:
+    """A room wall: paint colour, gradient, posters, shelves, door or window frames; or, with
+    style "tiled", a wall of tiles or bricks (a texture family the training preset never shows)."""
+    if style == "tiled":
+        return _tiled_wall(rng, size)
+    if style != "painted":
+        raise ValueError(f"unknown wall style {style!r} (painted | tiled)")
     base = rng.uniform(0.25, 0.95, 3) * rng.uniform(0.5, 1.0)
     img = Image.new("RGB", (size, size), tuple(int(c * 255) for c in base))
     draw = ImageDraw.Draw(img)
@@ -153,18 +171,52 @@ def wall_texture(rng: np.random.Generator, size: int = 256) -> np.ndarray:
     return to_linear(arr * grad * grain).astype(np.float32)
 
 
-def sample_person(rng: np.random.Generator, duration: float, atlas: Atlas | None = None) -> Person:
+def _tiled_wall(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Tiles or bricks: a regular grid of units, each its own shade, with grout lines between
+    (square tiles in a stack bond, or bricks with every other row offset by half a unit)."""
+    bricks = rng.random() < 0.5
+    unit_h = int(rng.integers(size // 32, size // 10))
+    unit_w = 2 * unit_h if bricks else unit_h
+    grout = int(rng.integers(1, 4))
+    base = rng.uniform(0.2, 0.9, 3) * rng.uniform(0.6, 1.0)
+    grout_c = rng.uniform(0.3, 0.95) * np.ones(3)
+    rows = np.arange(size) // unit_h
+    offset = np.where(bricks & (rows % 2 == 1), unit_w // 2, 0)
+    cols = (np.arange(size)[None, :] + offset[:, None]) // unit_w  # (S, S)
+    n = (rows.max() + 1) * (cols.max() + 2)
+    shade = base * (1 + rng.uniform(-0.15, 0.15, (n, 1)))  # each unit its own shade
+    arr = shade[(rows[:, None] * (cols.max() + 2) + cols) % n]
+    in_grout = ((np.arange(size) % unit_h) < grout)[:, None] | (
+        ((np.arange(size)[None, :] + offset[:, None]) % unit_w) < grout
+    )
+    arr[in_grout] = grout_c
+    grain = 1 + 0.05 * rng.standard_normal((size, size, 1))
+    return to_linear(np.clip(arr * grain, 0, 1)).astype(np.float32)
+
+
+def sample_person(
+    rng: np.random.Generator,
+    duration: float,
+    atlas: Atlas | None = None,
+    warmth: Sequence[float] = (-0.15, 0.15),
+) -> Person:
     """A subject (or the given one) with this capture's lighting, blinks and head motion."""
     atlas = atlas if atlas is not None else sample_atlas(rng)
     n_blinks = rng.choice([0, 1, 1, 2])
     return Person(
         atlas=atlas,
-        light=Lighting.sample(rng),
+        light=Lighting.sample(rng, warmth),
         cloth=to_linear(rng.uniform(0.05, 0.9, 3)),
         blinks=sorted(rng.uniform(-0.1, duration - 0.1, n_blinks).tolist()),
         head_rot=Wobble.sample(rng, [(0.1, 0.6, np.radians(rng.uniform(0.5, 2.5)))]),
         head_pos=Wobble.sample(rng, [(0.1, 0.6, 0.003)]),
     )
+
+
+# Rays traced per pass. Larger frames go in pieces of this size: every ray's result is the
+# same, but the per-ray arrays stay in cache (a 480×640 frame traced whole ran ~4× slower per
+# pixel than a 96×128 one). Frames up to this size are traced whole, exactly as before.
+RAY_CHUNK = 16384
 
 
 def render(
@@ -175,11 +227,14 @@ def render(
     # float32 halves the memory traffic of every per-ray operation; metres need no more.
     dirs = (rays_dev.reshape(-1, 3) @ r_cam.T).astype(np.float32)  # (H·W, 3) world directions
     p_cam = p_cam.astype(np.float32)
-    best = np.full(len(dirs), np.inf, np.float32)
     rgb = np.zeros((len(dirs), 3), np.float32)
-    for obj in objects:
-        dist, color = obj.trace(p_cam, dirs, t)
-        closer = dist < best
-        best = np.where(closer, dist, best)
-        rgb[closer] = color[closer]
+    for s in range(0, len(dirs), RAY_CHUNK):
+        part = dirs[s : s + RAY_CHUNK]
+        best = np.full(len(part), np.inf, np.float32)
+        out = rgb[s : s + RAY_CHUNK]
+        for obj in objects:
+            dist, color = obj.trace(p_cam, part, t)
+            closer = dist < best
+            best = np.where(closer, dist, best)
+            out[closer] = color[closer]
     return rgb.reshape(h, w, 3).astype(np.float32)

@@ -12,6 +12,7 @@ from liveness.rotation import rotvec_to_matrix
 from liveness.synth.atlas import Atlas, sample_atlas
 from liveness.synth.capture import live_capture
 from liveness.synth.clipgen import Rendered
+from liveness.synth.settings import ClipSettings, draw, settings_rng
 from liveness.synth.trajectory import (
     DevicePath,
     SensorModel,
@@ -74,10 +75,11 @@ def render_sequence(
     amplitude drawn from `amplitude_deg`, with random timing slop, tremor and sway)."""
     cfg = cfg or SynthConfig()
     rng = np.random.default_rng([seed, 0x5E0])
+    cs = ClipSettings.sample(cfg, settings_rng(seed, 0x5E0))  # size and clock offset
     atlas: Atlas = sample_atlas(np.random.default_rng([seed, 0xA7]))
     t_frames = sample_times(rng, 0.0, duration, fps, rng.uniform(0.0005, 0.003), 0.03)
     capture = live_capture(
-        rng, atlas, cfg, duration, steps[0], cfg.width, cfg.height,
+        rng, atlas, cfg, duration, steps[0], cs.width, cs.height,
         amplitude=float(rng.uniform(*amplitude_deg)),
     )  # fmt: skip
     base = capture.path
@@ -99,12 +101,15 @@ def render_sequence(
     t_origin = rng.uniform(1_000.0, 100_000.0)
     imu = None
     if has_imu:
-        rate = rng.uniform(*cfg.imu_hz)
+        rate = draw(rng, cfg.imu_hz)
         t_imu = sample_times(
             rng, t_frames[0] - 0.05, t_frames[-1] + 0.05, rate, rng.uniform(0.0002, 0.002), 0.02
         )
-        gyro, acc = imu_from_pose(path, t_imu)
+        # Sensor stamps late by the genuine clock offset, as in clipgen.render_clip.
+        gyro, acc = imu_from_pose(path, t_imu - cs.imu_offset_ms / 1000.0)
         gyro, acc = SensorModel.sample(rng).apply(gyro, acc, rng)
         imu = np.column_stack([t_origin + 1000 * t_imu, acc, gyro])
     meta = {"label": "live", "attack": "none", "challenge": "-".join(steps), "seed": seed}
+    if has_imu:
+        meta["imu_offset_ms"] = round(cs.imu_offset_ms, 3)
     return Rendered(frames, t_origin + 1000 * t_frames, imu, meta, jpeg_quality=90)

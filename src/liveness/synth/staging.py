@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -63,8 +64,12 @@ def attack_capture(
     cfg: SynthConfig,
     duration: float,
     live: Capture,
+    move_head: Callable[[object], None] | None = None,
 ) -> tuple[Capture, dict[str, Any]]:
-    """A camera filming a print or a screen that shows the subject (the attack instrument)."""
+    """A camera filming a print or a screen that shows the subject (the attack instrument).
+
+    move_head: applied to the person in a replayed video (a head that turns in the recording
+    turns on the screen; a print's cannot)."""
     edgeless = spec.variant in ("closeup", "rig", "rig-matched")
     rig = spec.variant.startswith("rig")
     _, cam_tan_h = half_tans(live.hfov, live.width, live.height)
@@ -101,6 +106,8 @@ def attack_capture(
         # Replayed videos are lower in resolution than the capture (compressed, upscaled).
         sw, sh = int(live.width * 0.6), int(live.height * 0.6)
         src = live_capture(rng, atlas, cfg, duration + 0.5, src_chal, sw, sh, distance=1.0)
+        if move_head is not None:
+            move_head(src.objects[0])
         src_tan_w, src_tan_h = half_tans(src.hfov, sw, sh)
         dp, apparent = _source_distance(rng, edgeless, cam_tan_h, src_tan_h)
         if isinstance(src.path, DevicePath):

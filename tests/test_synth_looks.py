@@ -1,0 +1,175 @@
+"""Appearance variety (liveness.synth.looks): low and side light, off-centre faces, head turns."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from liveness.config import SynthConfig
+from liveness.synth import looks
+from liveness.synth.atlas import sample_atlas
+from liveness.synth.capture import FACE, live_capture
+from liveness.synth.clipgen import render_clip
+from liveness.synth.imaging import CameraModel
+from liveness.synth.looks import ISO_REF_GAIN, Look
+from liveness.synth.presets import TRAINING
+from liveness.synth.scene import Person
+from liveness.synth.settings import settings_rng
+from liveness.synth.spec import ClipSpec
+from liveness.synth.trajectory import sample_device_path
+from tests.test_synth_timing import render_spied, rotation_error
+
+PLAIN = dataclasses.replace(
+    TRAINING, width=48, height=64, light_shares=(1.0, 0.0, 0.0), off_centre_share=0.0,
+    head_turn_share=0.0,
+)  # fmt: skip
+LIVE = ClipSpec(2, 0, "none", "normal", True, "left")
+
+
+def only(**kw: object) -> SynthConfig:
+    return dataclasses.replace(PLAIN, **kw)  # type: ignore[arg-type]
+
+
+def test_training_shares_and_base_has_none() -> None:
+    drawn = [Look.sample(TRAINING, settings_rng(4, i)) for i in range(1500)]
+    light = Counter(x.lighting for x in drawn)
+    assert abs(light["normal"] / 1500 - 0.7) < 0.05
+    assert abs(light["low"] / 1500 - 0.15) < 0.04 and abs(light["side"] / 1500 - 0.15) < 0.04
+    assert abs(np.mean([x.aim_deg > 0 for x in drawn]) - 0.1) < 0.03
+    assert abs(np.mean([x.turn_deg != 0 for x in drawn]) - 0.2) < 0.04
+    assert all(8 <= x.aim_deg <= 15 for x in drawn if x.aim_deg)
+    assert all(5 <= abs(x.turn_deg) <= 15 for x in drawn if x.turn_deg)
+    base = {(x.lighting, x.aim_deg, x.turn_deg, x.iso_noise) for x in
+            (Look.sample(SynthConfig(), settings_rng(4, i)) for i in range(200))}  # fmt: skip
+    assert base == {("normal", 0.0, 0.0, False)}
+
+
+def test_base_look_leaves_the_capture_alone() -> None:
+    rng = np.random.default_rng(0)
+    cap = live_capture(rng, sample_atlas(rng), SynthConfig(), 2.0, "up", 32, 40)
+    before = copy.deepcopy(cap)
+    look = Look.sample(SynthConfig(), settings_rng(0, 0))
+    look.light(cap.light)
+    look.camera(cap, 15.0)
+    look.person(cap.objects[0])
+    look.aim(cap.path)
+    for k, v in dataclasses.asdict(before.camera).items():
+        assert np.array_equal(getattr(cap.camera, k), v), k
+    for k in ("direction", "color", "ambient"):
+        assert np.array_equal(getattr(cap.light, k), getattr(before.light, k))
+    assert np.array_equal(cap.path.aim, before.path.aim)  # type: ignore[union-attr]
+    assert cap.objects[0].turn is None  # type: ignore[attr-defined]
+
+
+def test_iso_noise_grows_with_gain() -> None:
+    cam = CameraModel(gain=8.0, ae_rate=0.0, ae_phase=0.0, wb=np.ones(3), vignette=0.0,
+                      defocus=0.0, exposure_s=0.01, shot=0.004, read=0.008,
+                      contrast=1.0)  # fmt: skip
+    flat = np.full((64, 64, 3), 0.02, np.float32)  # dim: gain 8 brings it to mid-grey
+
+    def noise(c: CameraModel) -> float:
+        img = c.develop(flat, 0.0, np.zeros(2), np.random.default_rng(1)).astype(float)
+        return float(img.std())
+
+    plain = noise(cam)
+    high_iso = noise(dataclasses.replace(cam, iso_ref=ISO_REF_GAIN))
+    # k = 8 / 2 = 4: shot σ ×2, read σ ×4.
+    assert 1.8 * plain < high_iso < 4.5 * plain
+    assert noise(dataclasses.replace(cam, gain=1.5, iso_ref=ISO_REF_GAIN)) == pytest.approx(
+        noise(dataclasses.replace(cam, gain=1.5))
+    )  # below the reference gain nothing changes
+
+
+def high_freq(frames: np.ndarray) -> float:
+    return float(np.abs(np.diff(frames.astype(float), axis=2)).mean())
+
+
+def test_low_light_is_noisier_and_exposes_longer(monkeypatch: pytest.MonkeyPatch) -> None:
+    atlas = sample_atlas(np.random.default_rng(1))
+    exposures: list[float] = []
+    orig = looks.Look.camera
+
+    def spy(self: Look, capture: object, fps: float) -> None:
+        orig(self, capture, fps)  # type: ignore[arg-type]
+        exposures.append(capture.camera.exposure_s)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(looks.Look, "camera", spy)
+    normal = render_clip(LIVE, atlas, PLAIN, 3)
+    low = render_clip(LIVE, atlas, only(light_shares=(0.0, 1.0, 0.0)), 3)
+    assert low.meta["lighting"] == "low" and normal.meta["lighting"] == "normal"
+    assert high_freq(low.frames) > 1.3 * high_freq(normal.frames)
+    # A dim room: 30-50 ms (training's ≤ 25 fps leaves at least 40 ms per frame).
+    assert 0.03 <= exposures[1] <= 0.05
+
+
+def test_side_light_comes_from_the_side_and_shades_half_the_face() -> None:
+    atlas = sample_atlas(np.random.default_rng(2))
+    asym = {}
+    for name, shares in (("normal", (1.0, 0.0, 0.0)), ("side", (0.0, 0.0, 1.0))):
+        ratios = []
+        for seed in range(3):
+            f = render_clip(LIVE, atlas, only(light_shares=shares), seed).frames[0].astype(float)
+            face = f[16:48, 12:36].mean(axis=(0, 2))  # the face's columns, left to right
+            left, right = face[:12].mean(), face[12:].mean()
+            ratios.append(max(left, right) / max(min(left, right), 1.0))
+        asym[name] = np.mean(ratios)
+    assert asym["side"] > asym["normal"] * 1.3  # measured 1.73 vs 1.12
+    for i in range(50):
+        look = Look.sample(only(light_shares=(0.0, 0.0, 1.0)), settings_rng(1, i))
+        # From the side: at least ~60° off the camera's axis (+x, toward the phone).
+        assert look.side_dir[0] < 0.5 and abs(look.side_dir[1]) > 0.8
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_off_centre_aim_moves_the_face_off_the_axis(seed: int) -> None:
+    look = Look.sample(only(off_centre_share=1.0), settings_rng(seed, 0))
+    path = sample_device_path(np.random.default_rng(seed), FACE, 0.3, "left", 15.0, 2.0)
+    aimed = copy.deepcopy(path)
+    look.aim(aimed)
+
+    def off_axis_deg(p: object) -> float:
+        r, pos = p.pose(np.array([0.0]))  # type: ignore[attr-defined]
+        d = r[0].T @ (FACE - pos[0])  # the face in device axes; the camera looks along +z
+        return float(np.degrees(np.arccos(d[2] / np.linalg.norm(d))))
+
+    assert 8.0 <= look.aim_deg <= 15.0
+    # The phone turned by the extra aim (on top of its own small aim error)...
+    r0, r1 = path.pose(np.array([0.0]))[0][0], aimed.pose(np.array([0.0]))[0][0]
+    turned = np.degrees(np.arccos(np.clip((np.trace(r0.T @ r1) - 1) / 2, -1, 1)))
+    assert abs(turned - look.aim_deg) < 1.0
+    # ...so the face sits well off the optical axis.
+    assert off_axis_deg(aimed) > 5.0 and off_axis_deg(aimed) > off_axis_deg(path)
+
+
+def test_off_centre_clip_gyro_still_matches_its_camera(monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = only(off_centre_share=1.0, head_turn_share=1.0, light_shares=(0.0, 0.5, 0.5))
+    r, _, cams = render_spied(monkeypatch, LIVE, 5, cfg)
+    assert r.meta["aim_offset_deg"] >= 8.0 and r.meta["head_turn_deg"] != 0.0
+    assert rotation_error(r, cams, r.meta["imu_offset_ms"]) < 1.0
+
+
+def test_head_turn_turns_the_head_and_reaches_a_replayed_video(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    look = Look.sample(only(head_turn_share=1.0), settings_rng(6, 0))
+    rng = np.random.default_rng(6)
+    person = live_capture(rng, sample_atlas(rng), PLAIN, 2.0, "up", 32, 40).objects[0]
+    assert isinstance(person, Person)
+    still = person.head_pose(2.0)[0].T @ person.head_pose(0.0)[0]
+    look.person(person)
+    turned = person.head_pose(2.0)[0].T @ person.head_pose(0.0)[0]
+    extra = np.degrees(np.arccos(np.clip((np.trace(still.T @ turned) - 1) / 2, -1, 1)))
+    assert abs(extra - abs(look.turn_deg)) < 5.0  # the turn, give or take the drift (≤ 2.5°)
+    moved: list[object] = []
+    orig = looks.Look.person
+    monkeypatch.setattr(looks.Look, "person", lambda self, p: (moved.append(p), orig(self, p)))
+    spec = ClipSpec(3, 0, "replay", "held", True, "left")
+    meta = render_clip(spec, sample_atlas(rng), only(head_turn_share=1.0), 6).meta
+    assert meta["head_turn_deg"] != 0.0
+    # The live capture's person (unused by a replay), then the person in the replayed video.
+    assert len(moved) == 2 and all(isinstance(p, Person) for p in moved)
+    assert all(p.turn is not None for p in moved)  # type: ignore[attr-defined]
