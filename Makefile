@@ -61,11 +61,11 @@ MODEL_DATA ?= data/synth4k
 MODEL_RUN ?= runs/fused
 CAL_DATA ?= data/cal77
 default-model: setup-dev
-	$(VENV)/bin/liveness synth --out $(MODEL_DATA) --clips 4000 --seed 2024 --workers 2
+	$(VENV)/bin/liveness synth --out $(MODEL_DATA) --clips 4000 --seed 2024 --workers 2 --preset base
 	$(VENV)/bin/liveness train --data $(MODEL_DATA) --out $(MODEL_RUN) --epochs 12 --frames 12 --image-size 96 --threads 2
 	$(VENV)/bin/liveness evaluate --checkpoint $(MODEL_RUN)/best.pt --data $(MODEL_DATA) --out $(MODEL_RUN)/report
 	$(PY) -c "from liveness.checkpoint import slim_checkpoint as s; s('$(MODEL_RUN)/best.pt', 'src/liveness/models/default.pt')"
-	$(VENV)/bin/liveness synth --out $(CAL_DATA) --clips 1600 --seed 77 --workers 2
+	$(VENV)/bin/liveness synth --out $(CAL_DATA) --clips 1600 --seed 77 --workers 2 --preset base
 	$(VENV)/bin/liveness calibrate --model src/liveness/models/default.pt --data $(CAL_DATA) --split val
 	$(VENV)/bin/liveness export --checkpoint src/liveness/models/default.pt --out $(MODEL_RUN)/export --data $(MODEL_DATA) --clips 300 --formats tflite,int8
 	cp $(MODEL_RUN)/export/model.tflite src/liveness/models/default.tflite
