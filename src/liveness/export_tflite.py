@@ -7,16 +7,16 @@ fixed clip length into plain ops.
 INT8 (the recipe chosen by measurement, docs/export_parity_report.md): static quantization
 (int8 weights per channel, int8 activations per tensor) of the per-frame CNN's convolutions and
 residual adds from stage 5 of the backbone on (MobileNetV3Small.features[5:]: 62 % of its
-multiply-adds, most of its weights). The stem and stages 1-4 stay float: each of their ops
-alone, quantized, moved the 99th percentile of |Δp| on validation clips by up to 0.05.
+multiply-adds, 98 % of its weights). The stem and stages 1-4 stay float: quantized alone, the
+worst op of each moved the 99th percentile of |Δp| on validation clips by 0.026-0.048.
 Activation ranges are the 90th percentile over the calibration clips of each clip's extremes
-(the quantizer's default running average and the absolute extremes both left clips > 0.05
-apart). The LSTM, the fusion and the IMU branch keep float arithmetic with int8 weights
-(weight-only: near-lossless, a quarter of their bytes); quantizing the recurrent part's
-activations broke the outputs in scouting (|Δp| ≈ 0.5). Activations and attention gates
-(hard-swish, SE/CBAM pooling, sigmoid, multiply) stay float too: LiteRT's XNNPACK delegate does
-not take int8 HARD_SWISH (and some int8 reductions), so quantizing them split the graph into
-20 delegate partitions and ran 2× slower (docs/PERFORMANCE.md).
+(the quantizer's default, a running average, and the absolute extremes both failed the export's
+per-clip check). The LSTM, the video projection, the head and the IMU branch keep float
+arithmetic with int8 weights (weight-only: near-lossless, a quarter of their bytes); quantizing
+the recurrent part's activations broke the outputs in scouting (|Δp| ≈ 0.5). Activations and
+attention gates (hard-swish, SE/CBAM pooling, sigmoid, multiply) stay float too: LiteRT's
+XNNPACK delegate does not take int8 HARD_SWISH (and some int8 reductions), so quantizing them
+split the graph into 20 delegate partitions and ran 2× slower (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
