@@ -67,7 +67,7 @@ default-model: setup-dev
 	$(PY) -c "from liveness.checkpoint import slim_checkpoint as s; s('$(MODEL_RUN)/best.pt', 'src/liveness/models/default.pt')"
 	$(VENV)/bin/liveness synth --out $(CAL_DATA) --clips 1600 --seed 77 --workers 2 --preset base
 	$(VENV)/bin/liveness calibrate --model src/liveness/models/default.pt --data $(CAL_DATA) --split val
-	$(VENV)/bin/liveness export --checkpoint src/liveness/models/default.pt --out $(MODEL_RUN)/export --data $(MODEL_DATA) --clips 300 --formats tflite,int8
+	$(VENV)/bin/liveness export --checkpoint src/liveness/models/default.pt --out $(MODEL_RUN)/export --data $(MODEL_DATA) --parity-data $(MODEL_DATA):val,$(CAL_DATA):test --clips 300 --formats tflite,int8
 	cp $(MODEL_RUN)/export/model.tflite src/liveness/models/default.tflite
 	cp $(MODEL_RUN)/export/model.tflite.json src/liveness/models/default.tflite.json
 	cp $(MODEL_RUN)/export/model_int8.tflite src/liveness/models/default_int8.tflite

@@ -2,9 +2,10 @@
 
 Usage: python bench/bench_int8.py [--clips 24] [--repeats 40]
 
-Quantizes the bundled model's float TFLite file with three recipes (the whole CNN, the
-shipped one: convolutions + residual adds, convolutions only), calibrated on freshly generated
-synthetic clips, and a plain stack of 3×3 convolutions as a control. For each file: size,
+Quantizes the bundled model's float TFLite file with four recipes (the whole CNN; the previous
+one: every convolution + residual add of the CNN; convolutions only; the export's default:
+stages 5-15 + weight-only head, liveness.export_tflite), calibrated (running average) on freshly
+generated synthetic clips, and a plain stack of 3×3 convolutions as a control. For each file: size,
 QUANTIZE ops, XNNPACK delegate partitions (DELEGATE nodes after allocation) and p50 latency at
 batch 1, one thread. Needs the export extra (ai-edge-quantizer, litert-torch for the control).
 """
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from liveness.config import SynthConfig
-from liveness.export_tflite import INT8_OPS, int8_recipe
+from liveness.export_tflite import INT8_OPS, INT8_SCOPE, WEIGHT_ONLY_SCOPE, int8_recipe
 from liveness.predict import BUNDLED
 
 
@@ -83,7 +84,7 @@ def conv_stack(tmp: Path) -> tuple[Path, Path]:
     litert_torch.convert(model, (torch.rand(1, 64, 56, 56),)).export(str(f32))
     data = [{"args_0": np.random.default_rng(i).random((1, 64, 56, 56), np.float32)}
             for i in range(8)]  # fmt: skip
-    quantize(f32, q8, int8_recipe(".*", ("*",)), data)
+    quantize(f32, q8, int8_recipe(".*", ("*",), None), data)
     return f32, q8
 
 
@@ -96,14 +97,16 @@ def main() -> None:
         tmp = Path(t)
         data = calibration(args.clips, tmp)
         files = [("bundled model", "float32", BUNDLED)]
-        recipes: list[tuple[str, tuple[str, ...]]] = [
-            ("whole CNN", ("*",)),
-            ("shipped", INT8_OPS),
-            ("convolutions only", ("CONV_2D", "DEPTHWISE_CONV_2D")),
+        cnn = r".*MobileNetV3Small_backbone.*"
+        recipes: list[tuple[str, tuple[str, ...], str, str | None]] = [
+            ("whole CNN", ("*",), cnn, None),
+            ("previous", INT8_OPS, cnn, None),
+            ("convolutions only", ("CONV_2D", "DEPTHWISE_CONV_2D"), cnn, None),
+            ("export default: stages 5-15", INT8_OPS, INT8_SCOPE, WEIGHT_ONLY_SCOPE),
         ]
-        for name, kinds in recipes:
-            out = tmp / f"{name.replace(' ', '_')}.tflite"
-            quantize(BUNDLED, out, int8_recipe(ops=kinds), data)
+        for name, kinds, scope, head in recipes:
+            out = tmp / f"{name.replace(' ', '_').replace(':', '')}.tflite"
+            quantize(BUNDLED, out, int8_recipe(scope, kinds, head), data)
             files.append(("bundled model", f"int8: {name} ({', '.join(kinds)})", out))
         f32, q8 = conv_stack(tmp)
         files += [("4 × conv3×3 control", "float32", f32), ("4 × conv3×3 control", "int8", q8)]

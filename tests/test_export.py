@@ -14,6 +14,7 @@ from liveness.backends import sha256_file
 from liveness.checkpoint import save_checkpoint
 from liveness.export import FILENAMES, PARITY_TOL, ParityError, export_all, export_onnx
 from liveness.model import LivenessNet
+from liveness.parity import Batch, parity
 from liveness.predict import load_predictor, predict_paths
 
 from .conftest import TINY
@@ -109,3 +110,92 @@ def test_exported_file_without_sidecar_is_a_clear_error(exported: Path, tmp_path
         (tmp_path / name).write_bytes((exported / name).read_bytes())
         with pytest.raises(ValueError, match=rf"missing {name}\.json"):
             load_predictor(tmp_path / name, check_face=False)
+
+
+def _labelled(n: int, seed: int = 0) -> tuple[np.ndarray, Batch]:
+    """n labelled random clips (both classes) and a spread of PyTorch probabilities."""
+    b = Batch.random(TINY, n=n, seed=seed)
+    b.is_live = np.arange(n) % 2 == 0
+    b.attack = np.where(b.is_live, "none", "print")
+    b.names = [f"clips/{i:06d}" for i in range(n)]
+    rng = np.random.default_rng(seed)
+    ref = np.where(b.is_live, rng.uniform(0.6, 1.0, n), rng.uniform(0.0, 0.4, n))
+    return ref, b
+
+
+def test_int8_criteria_pass_identical_and_fail_perturbed() -> None:
+    ref, b = _labelled(200)
+    same = {**parity(ref, ref.copy(), b, TINY)}
+    assert ex.problems("int8", same) == [] and ex.problems("tflite", same) == []
+    # Three live clips (1.5 %) fall from > 0.75 to 0.45, still above every attack: AUC does not
+    # move at all, yet their verdicts flip and the p99 |Δp| is 0.3.
+    idx = np.flatnonzero(b.is_live & (ref > 0.75))[:3]
+    got = ref.copy()
+    got[idx] = 0.45
+    bad = parity(ref, got, b, TINY)
+    assert bad["delta_auc"] == 0.0 and bad["verdict_flips"] == 3
+    found = " ".join(ex.problems("int8", bad))
+    assert "p99 |Δp|" in found and "verdicts agree" in found and b.names[idx[1]] in found
+    # One clip in 200 off is tolerated by p99 and by 99 % agreement; a uniform shift is not.
+    one = ref.copy()
+    one[0] = 0.01
+    assert not any("p99" in p for p in ex.problems("int8", parity(ref, one, b, TINY)))
+    shifted = np.clip(ref + 0.06, 0, 1)
+    assert any("p99" in p for p in ex.problems("int8", parity(ref, shifted, b, TINY)))
+    assert ex.problems("int8", parity(ref[:4], ref[:4], Batch.random(TINY, n=4), TINY))
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.2])
+def test_int8_export_is_kept_only_when_it_agrees(
+    shift: float,
+    exported: Path,
+    checkpoint: Path,
+    tiny_dataset: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`liveness export --parity-data A:val,A:test`: each set is checked on its own; a file
+    whose probabilities move is not kept under its name and the command fails (exit 3)."""
+    import shutil
+
+    import liveness.export_tflite as et
+    from liveness.cli import main
+
+    def copy_int8(model: object, cfg: object, out: Path, calibration: object = None) -> None:
+        assert calibration is not None  # the INT8 path was asked for, with calibration clips
+        shutil.copyfile(exported / "model_int8.tflite", out)  # no conversion in a unit test
+
+    def backend_probs(backend: object, batch: Batch) -> np.ndarray:
+        model, _ = ex.model_from_checkpoint(checkpoint)
+        return np.clip(ex.reference_probs(model, batch) - shift, 0.0, 1.0)
+
+    monkeypatch.setattr(et, "write_tflite", copy_int8)
+    monkeypatch.setattr(ex, "backend_probs", backend_probs)
+    out = tmp_path / "out"
+    sets = f"{tiny_dataset}:val,{tiny_dataset}:test"
+    code = main(["export", "--checkpoint", str(checkpoint), "--out", str(out), "--formats", "int8",
+                 "--data", str(tiny_dataset), "--parity-data", sets, "--clips", "8",
+                 "--calib-clips", "4"])  # fmt: skip
+    printed = capsys.readouterr().out
+    report = (out / "parity_report.md").read_text()
+    assert "val split of ds" in report and "test split of ds" in report and "clips/" in report
+    assert "Verdict: what the product answers" in report
+    if shift == 0.0:
+        assert code == 0 and (out / "model_int8.tflite").is_file()
+        side = json.loads((out / "model_int8.tflite.json").read_text())
+        assert [r["inputs"] for r in side["parity_sets"]] == ["val split of ds", "test split of ds"]
+        assert side["parity"]["verdict_agreement"] == 1.0 and "verdicts agree 100.0 %" in printed
+    else:
+        assert code == 3 and "PARITY FAILED" in printed and "p99 |Δp|" in printed
+        assert not (out / "model_int8.tflite").exists()
+        assert (out / "model_int8.tflite.failed").is_file() and "FAILED" in report
+        failed = json.loads((out / "model_int8.tflite.failed.json").read_text())
+        assert failed["parity"]["p99_abs_dp"] > ex.INT8_MAX_P99_DP
+
+
+def test_parity_sets_parse_dir_and_split(tiny_dataset: Path) -> None:
+    sets = ex.parity_sets(f"{tiny_dataset}, {tiny_dataset}:all", "test", TINY, 5)
+    assert [b.source for b in sets] == ["test split of ds", "all split of ds"]
+    assert len(sets[0]) == 4 and len(sets[1]) == 5  # the tiny test split has 4 clips
+    assert all(b.names and b.motion is not None and b.is_live is not None for b in sets)

@@ -49,3 +49,28 @@ def test_verdicts_go_through_the_decision_path() -> None:
     b.present = np.array([True, True, True, True])
     b.motion = [None, None, rest, None]
     assert parity(ref, got, b, HALF)["verdict_flips"] == 0
+
+
+def test_per_clip_measures_and_worst_clips_by_name() -> None:
+    ref = np.linspace(0.05, 0.95, 100)
+    got = ref.copy()
+    got[[10, 60, 90]] += [0.02, -0.3, 0.01]  # clip 60 (p 0.595) falls to 0.295: flips at 0.5
+    b = Batch.random(LivenessConfig(), n=100)
+    b.names = [f"clips/{i:06d}" for i in range(100)]
+    r = parity(ref, got, b, HALF)
+    assert r["p50_abs_dp"] == 0.0 and r["max_abs_dp"] == pytest.approx(0.3)
+    # 99th percentile of 100 values: between the 2nd largest (0.02) and the largest (0.3).
+    assert r["p99_abs_dp"] == pytest.approx(0.02 + 0.01 * 0.28)
+    assert r["verdict_flips"] == 1 and r["verdict_agreement"] == pytest.approx(0.99)
+    worst = r["worst"]
+    assert [w["clip"] for w in worst[:3]] == ["clips/000060", "clips/000010", "clips/000090"]
+    assert worst[0]["live_torch"] and not worst[0]["live_export"]
+    assert worst[0]["p_torch"] == pytest.approx(ref[60]) and len(worst) == 5
+
+
+def test_worst_clips_list_every_flip_and_fall_back_to_indices() -> None:
+    ref = np.full(20, 0.5)
+    got = ref - np.linspace(0.0, 0.019, 20)  # every clip but the first flips below 0.5
+    r = parity(ref, got, Batch.random(LivenessConfig(), n=20), HALF)
+    assert r["verdict_flips"] == 19 and len(r["worst"]) == 19  # the top 5 flip too
+    assert r["worst"][0]["clip"] == "#19"

@@ -149,25 +149,19 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from liveness.export import FILENAMES, ParityError, export_all
+    from liveness.export import ParityError, export_all
+    from liveness.parity_report import summary
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     try:
         results = export_all(
-            args.checkpoint, args.out, formats, args.data, args.split, args.clips, args.calib_clips
-        )
+            args.checkpoint, args.out, formats, args.data, args.split, args.clips,
+            args.calib_clips, args.parity_data,
+        )  # fmt: skip
     except ParityError as e:
         print(f"liveness export: PARITY FAILED: {e} (see {args.out}/parity_report.md)")
         return 3
-    for fmt, meta in results.items():
-        par = meta["parity"]
-        extra = f", ΔAUC {par['delta_auc']:+.4f}" if "delta_auc" in par else ""
-        print(
-            f"wrote {Path(args.out) / FILENAMES[fmt]} ({meta['bytes']:,} B, sha256 "
-            f"{meta['sha256'][:16]}…): max |Δp| {par['max_abs_dp']:.2e}{extra} "
-            f"on {par['n']} {par['inputs']}"
-        )
-    print(f"parity report: {Path(args.out) / 'parity_report.md'}")
+    print("\n".join(summary(results, Path(args.out))))
     return 0
 
 
@@ -285,9 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--checkpoint", required=True)
     x.add_argument("--out", required=True, help="directory: model.onnx, model.tflite, ...")
     x.add_argument("--formats", default="onnx,tflite,int8", help="comma list of onnx,tflite,int8")
-    x.add_argument("--data", default=None, help="dataset: held-out clips for parity, INT8 calib")
+    x.add_argument("--data", default=None, help="dataset: INT8 calibration (its train split) and, "
+                   "without --parity-data, the held-out clips (its --split)")  # fmt: skip
+    x.add_argument("--parity-data", default=None, metavar="DIR[:SPLIT][,DIR[:SPLIT]...]",
+                   help="held-out clip sets the parity check runs on, each checked on its own "
+                   "(SPLIT: train|val|test|all, default --split)")  # fmt: skip
     x.add_argument("--split", default="val", help="split the parity check runs on")
-    x.add_argument("--clips", type=int, default=200, help="held-out clips for the parity check")
+    x.add_argument("--clips", type=int, default=200, help="held-out clips per set (at most)")
     x.add_argument("--calib-clips", type=int, default=64, help="train clips for INT8 calibration")
     x.set_defaults(func=_export)
 

@@ -13,6 +13,8 @@ from liveness import metrics
 from liveness.backends import Backend
 from liveness.config import LivenessConfig
 
+WORST = 5  # clips listed by name in a parity report (plus every clip whose verdict flips)
+
 
 @dataclass
 class Batch:
@@ -25,6 +27,7 @@ class Batch:
     attack: np.ndarray | None = None  # (N,) str
     source: str = "held-out clips"
     motion: list[Any] | None = None  # (N,) motion.Agreement or None per clip, when measured
+    names: list[str] | None = None  # (N,) each clip's path in its dataset, when read from one
 
     @classmethod
     def from_items(cls, items: list[dict[str, Any]], source: str = "held-out clips") -> Batch:
@@ -63,14 +66,14 @@ def load_clips(
     seed: int = 0,
     motion: bool = False,
 ) -> Batch:
-    """`n` labelled clips of one split of a dataset, a seeded random choice, preprocessed by
-    the one preprocessing path; with `motion`, each clip's motion agreement too (so verdicts
-    can be compared through the decision path)."""
+    """`n` labelled clips of one split of a dataset ("all": every split), a seeded random
+    choice, preprocessed by the one preprocessing path; with `motion`, each clip's motion
+    agreement too (so verdicts can be compared through the decision path)."""
     from liveness.clip import read_clip
     from liveness.manifest import read_manifest
     from liveness.preprocess import preprocess_clip
 
-    rows = [r for r in read_manifest(data) if r.split == split]
+    rows = [r for r in read_manifest(data) if split in ("all", r.split)]
     if not rows:
         raise ValueError(f"{data}: split {split!r} is empty")
     order = np.random.default_rng(seed).permutation(len(rows))[:n]
@@ -90,6 +93,7 @@ def load_clips(
             agreements.append(None)
     batch = Batch.from_items(items, f"{split} split of {Path(data).name}")
     batch.motion = agreements if motion else None
+    batch.names = [rows[i].clip for i in order.tolist()]
     return batch
 
 
@@ -129,17 +133,43 @@ def verdicts(p: np.ndarray, batch: Batch, cfg: LivenessConfig) -> np.ndarray:
                      for x, h, m in zip(p, batch.present, motion, strict=True)])  # fmt: skip
 
 
+def worst_clips(
+    ref: np.ndarray,
+    got: np.ndarray,
+    live_ref: np.ndarray,
+    live_got: np.ndarray,
+    batch: Batch,
+    k: int = WORST,
+) -> list[dict[str, Any]]:
+    """The `k` clips with the largest |Δp|, then any other clip whose verdict flips: name,
+    both probabilities and both verdicts."""
+    dp = np.abs(got - ref)
+    order = np.argsort(-dp, kind="stable")
+    pick = list(order[:k]) + [i for i in order[k:] if live_ref[i] != live_got[i]]
+    names = batch.names if batch.names is not None else [f"#{i}" for i in range(len(batch))]
+    return [{"clip": names[i], "p_torch": float(ref[i]), "p_export": float(got[i]),
+             "abs_dp": float(dp[i]), "live_torch": bool(live_ref[i]),
+             "live_export": bool(live_got[i])} for i in pick]  # fmt: skip
+
+
 def parity(ref: np.ndarray, got: np.ndarray, batch: Batch, cfg: LivenessConfig) -> dict[str, Any]:
-    """max/mean |Δp|, verdicts that differ through the decision path and, on labelled clips
-    with both classes, AUC and ACER of each side's network score."""
+    """Per clip: |Δp| (max, mean, p50, p99), verdicts through the decision path (flips and
+    agreement) and the worst clips by name; on labelled clips with both classes, AUC and ACER
+    of each side's network score."""
     threshold = cfg.threshold
     dp = np.abs(got - ref)
+    live_ref, live_got = verdicts(ref, batch, cfg), verdicts(got, batch, cfg)
+    flips = live_ref != live_got
     out: dict[str, Any] = {
         "n": len(batch),
         "inputs": batch.source,
         "max_abs_dp": float(dp.max()),
         "mean_abs_dp": float(dp.mean()),
-        "verdict_flips": int(np.sum(verdicts(got, batch, cfg) != verdicts(ref, batch, cfg))),
+        "p50_abs_dp": float(np.percentile(dp, 50)),
+        "p99_abs_dp": float(np.percentile(dp, 99)),
+        "verdict_flips": int(flips.sum()),
+        "verdict_agreement": float(1.0 - flips.mean()),
+        "worst": worst_clips(ref, got, live_ref, live_got, batch),
     }
     lv, at = batch.is_live, batch.attack
     if lv is not None and at is not None and 0 < lv.sum() < len(lv):
