@@ -122,8 +122,8 @@ def _rms_deg_s(rot: np.ndarray, dt_ms: np.ndarray, w: np.ndarray) -> float:
 
 
 def _axis_mix(g: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """(..., 3) weights of the device axes: each one's share of the gyro's weighted variance
-    (the axes the phone turned about decide; an axis it did not turn about is noise)."""
+    """(..., 3) weights of the device axes: each one's share of a series' weighted variance
+    (the axes a side turned about decide; an axis neither turned about is noise)."""
     sw = np.maximum(w.sum(-1), 1e-12)[..., None]
     mean = np.einsum("...k,...kj->...j", w, g) / sw
     var = np.einsum("...k,...kj->...j", w, g * g) / sw - mean**2
@@ -212,7 +212,9 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
     smooth = _smoother(0.5 * (vm.t0_ms + vm.t1_ms), cfg.detail_sigma_ms)
     fast_v = rot - smooth @ rot
     fast_p = pred - smooth @ pred  # (K, K) @ (O, K, 3), batched
-    mix = _axis_mix(pred, ww)
+    # Axes weigh by where either side moved: mixed by the prediction alone, a video turning
+    # about y under a phone turning about x was judged on x (its sway) alone.
+    mix = 0.5 * (_axis_mix(pred, ww) + _axis_mix(np.broadcast_to(rot, g.shape), ww))
     r_axes = _wcorr(np.broadcast_to(rot, g.shape), pred, ww)  # (O, 3)
     r = np.sum(mix * r_axes, -1)
     r_fast = np.sum(mix * _wcorr(np.broadcast_to(fast_v, g.shape), fast_p, ww), -1)
