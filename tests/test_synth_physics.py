@@ -194,13 +194,20 @@ def test_accelerometer_formula_on_a_moving_path() -> None:
 # --- End to end through the generator -------------------------------------------------------
 
 
-def _render_spied(
-    monkeypatch: pytest.MonkeyPatch, spec: ClipSpec, seed: int
+def _clip_rotations(r: clipgen.Rendered) -> tuple[np.ndarray, np.ndarray]:
+    assert r.imu is not None
+    t_imu, gyro = r.imu[:, 0] / 1000.0, r.imu[:, 4:7]
+    t_frames = r.frame_t_ms / 1000.0
+    return t_frames, integrate(t_imu, gyro, t_frames)
+
+
+def render_spied(
+    monkeypatch: pytest.MonkeyPatch, spec: ClipSpec, seed: int, cfg: SynthConfig
 ) -> tuple[clipgen.Rendered, list[tuple[Any, np.ndarray]], list[np.ndarray]]:
-    """Render a clip, recording every (path, times) given to imu_from_pose and the camera
-    rotation of every rendered frame."""
+    """Render a clip, recording each (path, times) handed to imu_from_pose (frames' motion blur
+    first, the IMU last) and the camera rotation of every rendered frame."""
     calls: list[tuple[Any, np.ndarray]] = []
-    rendered_r: list[np.ndarray] = []
+    cams: list[np.ndarray] = []
     orig_imu, orig_render = clipgen.imu_from_pose, capture.render
 
     def imu_spy(path: Any, t_s: np.ndarray, *a: Any, **k: Any) -> Any:
@@ -208,22 +215,14 @@ def _render_spied(
         return orig_imu(path, t_s, *a, **k)
 
     def render_spy(objects: Any, r_cam: np.ndarray, *a: Any, **k: Any) -> Any:
-        rendered_r.append(np.array(r_cam))
+        cams.append(np.array(r_cam))
         return orig_render(objects, r_cam, *a, **k)
 
-    # clipgen derives the IMU; capture renders frames (and derives motion blur from the gyro).
     monkeypatch.setattr(clipgen, "imu_from_pose", imu_spy)
     monkeypatch.setattr(capture, "imu_from_pose", imu_spy)
     monkeypatch.setattr(capture, "render", render_spy)
     atlas = sample_atlas(np.random.default_rng([seed, 0x5B, 0]))
-    return render_clip(spec, atlas, CFG, seed), calls, rendered_r
-
-
-def _clip_rotations(r: clipgen.Rendered) -> tuple[np.ndarray, np.ndarray]:
-    assert r.imu is not None
-    t_imu, gyro = r.imu[:, 0] / 1000.0, r.imu[:, 4:7]
-    t_frames = r.frame_t_ms / 1000.0
-    return t_frames, integrate(t_imu, gyro, t_frames)
+    return render_clip(spec, atlas, cfg, seed), calls, cams
 
 
 @pytest.mark.parametrize(("seed", "challenge"), [(0, "left"), (1, "right"), (2, "up"), (3, "down")])
@@ -232,7 +231,7 @@ def test_generated_live_clip_gyro_matches_rendered_camera(
 ) -> None:
     spec = ClipSpec(index=5, subject=0, attack="none", variant="normal", has_imu=True,
                     challenge=challenge)  # fmt: skip
-    r, calls, rendered_r = _render_spied(monkeypatch, spec, seed)
+    r, calls, rendered_r = render_spied(monkeypatch, spec, seed, CFG)
     t_frames, est = _clip_rotations(r)
     # The rotation the frames were rendered with, relative to the first frame.
     assert len(rendered_r) == len(t_frames)
@@ -254,7 +253,7 @@ def test_generated_live_clip_gyro_matches_rendered_camera(
 def test_generated_rest_injection_gyro_is_still(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = ClipSpec(index=3, subject=0, attack="injection", variant="rest", has_imu=True,
                     challenge="left")  # fmt: skip
-    r, _, rendered_r = _render_spied(monkeypatch, spec, 4)
+    r, _, rendered_r = render_spied(monkeypatch, spec, 4, CFG)
     _, est = _clip_rotations(r)
     assert angle_deg(est).max() < 1.0
     assert r.imu is not None
@@ -271,7 +270,7 @@ def test_generated_attack_clip_gyro_matches_its_camera(
     # Print and replay attacks are filmed by a real, moving phone: gyro still tells the truth.
     spec = ClipSpec(index=9, subject=0, attack=attack, variant=variant, has_imu=True,
                     challenge="right")  # fmt: skip
-    r, _, rendered_r = _render_spied(monkeypatch, spec, 5)
+    r, _, rendered_r = render_spied(monkeypatch, spec, 5, CFG)
     t_frames, est = _clip_rotations(r)
     cam = np.stack(rendered_r[-len(t_frames) :])  # the capture's frames come last
     truth = np.swapaxes(cam[:1], 1, 2) @ cam

@@ -9,39 +9,15 @@ import numpy as np
 import pytest
 
 from liveness.config import SynthConfig
-from liveness.synth import capture, clipgen
+from liveness.synth import clipgen
 from liveness.synth.atlas import sample_atlas
 from liveness.synth.clipgen import render_clip
 from liveness.synth.settings import ClipSettings, draw, intervals, settings_rng
 from liveness.synth.spec import ClipSpec
-from tests.test_synth_physics import angle_deg, integrate
+from tests.test_synth_physics import angle_deg, integrate, render_spied
 
 # Small frames; the wide training offsets (docs/CLOCK_OFFSET.md: 0 to ~17 ms in Chromium).
 CFG = SynthConfig(width=48, height=64, imu_offset_ms=(0.0, 20.0))
-
-
-def render_spied(
-    monkeypatch: pytest.MonkeyPatch, spec: ClipSpec, seed: int, cfg: SynthConfig = CFG
-) -> tuple[clipgen.Rendered, list[tuple[Any, np.ndarray]], list[np.ndarray]]:
-    """Render a clip, recording each (path, times) handed to imu_from_pose (frames' motion blur
-    first, the IMU last) and the camera rotation of every rendered frame."""
-    calls: list[tuple[Any, np.ndarray]] = []
-    cams: list[np.ndarray] = []
-    orig_imu, orig_render = clipgen.imu_from_pose, capture.render
-
-    def imu_spy(path: Any, t_s: np.ndarray, *a: Any, **k: Any) -> Any:
-        calls.append((path, np.array(t_s, dtype=np.float64)))
-        return orig_imu(path, t_s, *a, **k)
-
-    def render_spy(objects: Any, r_cam: np.ndarray, *a: Any, **k: Any) -> Any:
-        cams.append(np.array(r_cam))
-        return orig_render(objects, r_cam, *a, **k)
-
-    monkeypatch.setattr(clipgen, "imu_from_pose", imu_spy)
-    monkeypatch.setattr(capture, "imu_from_pose", imu_spy)
-    monkeypatch.setattr(capture, "render", render_spy)
-    atlas = sample_atlas(np.random.default_rng([seed, 0x5B, 0]))
-    return render_clip(spec, atlas, cfg, seed), calls, cams
 
 
 def rotation_error(r: clipgen.Rendered, cams: list[np.ndarray], lag_ms: float) -> float:
@@ -71,7 +47,7 @@ def test_shifted_injection_replays_the_capture_imu_shifted(
 ) -> None:
     spec = ClipSpec(index=seed, subject=0, attack="injection", variant="shifted", has_imu=True,
                     challenge=("left", "right", "up", "down")[seed])  # fmt: skip
-    r, calls, cams = render_spied(monkeypatch, spec, seed)
+    r, calls, cams = render_spied(monkeypatch, spec, seed, CFG)
     assert r.imu is not None
     offset, shift = r.meta["imu_offset_ms"], r.meta["imu_shift_ms"]
     assert 0.0 <= offset <= 20.0 and 100.0 <= abs(shift) <= 500.0
@@ -102,7 +78,7 @@ def test_shifted_injection_shifts_both_ways() -> None:
 def test_genuine_clock_offset(monkeypatch: pytest.MonkeyPatch, attack: str, variant: str) -> None:
     spec = ClipSpec(index=4, subject=0, attack=attack, variant=variant, has_imu=True,
                     challenge="right")  # fmt: skip
-    r, calls, cams = render_spied(monkeypatch, spec, 6)
+    r, calls, cams = render_spied(monkeypatch, spec, 6, CFG)
     assert r.imu is not None
     offset = r.meta["imu_offset_ms"]
     assert 0.0 <= offset <= 20.0 and "imu_shift_ms" not in r.meta
