@@ -41,9 +41,10 @@ def device_displacement(imu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     R_rel(t) from the first sample's axes, so R_rel·a = p̈ − g in those fixed axes. Gravity
     (and most of a constant sensor bias) is that reading's time mean: a hand-held move starts
     and ends nearly at rest, so p̈ averages to ~0. Integrated once, the velocity is known up to
-    a constant (the phone's drift at the start), which is centred away: a constant velocity adds
-    the same displacement to every interval, and the comparison is a correlation. Turned back
-    into the moving axes and integrated again, it is the displacement over any interval.
+    its start value and a slow drift (what is left of the bias), a line over time that is
+    fitted and removed: a constant velocity adds the same displacement to every interval, and
+    the comparison is a correlation. Turned back into the moving axes and integrated again, it
+    is the displacement over any interval.
     """
     imu, _ = normalise_accel_sign(np.asarray(imu, np.float64))
     t = imu[:, 0]
