@@ -130,6 +130,12 @@ def _axis_mix(g: np.ndarray, w: np.ndarray) -> np.ndarray:
     return var / np.maximum(var.sum(-1, keepdims=True), 1e-30)
 
 
+def translation_as_turn(disp: np.ndarray) -> np.ndarray:
+    """(..., 3): a camera translation t (device axes) as the turn it looks like for a point at
+    1 m depth at the image centre, (−t_y, t_x, 0): du = f (δy + t_x/Z), dv = f (−δx + t_y/Z)."""
+    return np.stack([-disp[..., 1], disp[..., 0], np.zeros_like(disp[..., 0])], -1)
+
+
 def _with_parallax(
     rot: np.ndarray,
     use_bg: np.ndarray,
@@ -147,7 +153,7 @@ def _with_parallax(
     face and a near room show part of the turn, none, or the opposite. The depth is one number
     per region and capture, fitted by least squares with the gain (video ≈ a·gyro + b·shift)
     and kept within what a room allows (0 to cfg.max_parallax_per_m)."""
-    shift = np.stack([-disp[..., 1], disp[..., 0], np.zeros_like(disp[..., 0])], -1)  # (O, K, 3)
+    shift = translation_as_turn(disp)  # (O, K, 3)
     regions = np.stack([use_bg, ~use_bg], -1).astype(np.float64)  # (K, 2)
     cols = np.stack([g, shift * regions[None, :, None, 0], shift * regions[None, :, None, 1]], -1)
     sw = np.maximum(ww.sum(1), 1e-12)[:, None, None, None]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liveness.motion.agreement import Agreement
+from liveness.motion.agreement import Agreement, translation_as_turn
 from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
 from liveness.motion.video import VideoMotion
 
@@ -34,7 +34,7 @@ def plot_agreement(
         if k_room > 0:  # what the phone predicts the room shows: its turn and its translation
             t_acc, disp = device_displacement(imu)
             d = gyro_over(t_acc, disp, vm.t0_ms + off, vm.t1_ms + off)
-            pred = g + k_room * np.stack([-d[:, 1], d[:, 0], np.zeros(len(d))], -1)
+            pred = g + k_room * translation_as_turn(d)
     for j, ax in enumerate(axes):
         ax.plot(tm, np.degrees(vm.rot[:, j] / dt), "o-", ms=3, label="video (background)")
         ax.plot(tm, np.degrees(vm.rot_face[:, j] / dt), ".:", alpha=0.5, label="video (face)")
