@@ -30,6 +30,7 @@ from liveness.synth.atlas import sample_atlas
 from liveness.synth.capture import live_capture
 from liveness.synth.scene import Person
 from liveness.synth.sequence import render_sequence
+from liveness.synth.settings import frame_size
 from liveness.synth.trajectory import DevicePath, Wobble, min_jerk, sample_times
 
 MIN_DEG = 5.0
@@ -66,7 +67,8 @@ def render_head_turns(
     rng = np.random.default_rng([seed, 0x4EAD])
     atlas = sample_atlas(np.random.default_rng([seed, 0xA7]))
     t = sample_times(rng, 0.0, duration, fps, rng.uniform(0.0005, 0.003), 0.03)
-    cap = live_capture(rng, atlas, cfg, duration, steps[0], cfg.width, cfg.height,
+    width, height = frame_size(cfg, 0.0)  # a fixed-size config gives its own size
+    cap = live_capture(rng, atlas, cfg, duration, steps[0], width, height,
                        distance=float(rng.uniform(0.3, 0.6)))  # fmt: skip
     base = cap.path
     assert isinstance(base, DevicePath)
