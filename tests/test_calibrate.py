@@ -41,7 +41,7 @@ def scored_set(n: int = 400, seed: int = 0) -> dict:
 
 def test_fusion_learns_to_weigh_the_agreement() -> None:
     s = scored_set()
-    f = fit_fusion(s)
+    f = fit_fusion(s, motion_gate=False)
     assert f.w_motion > 2.0
     fused = np.array(
         [fused_score(m, a.score, f) for m, a in zip(s["model"], s["motion"], strict=True)]
@@ -49,6 +49,32 @@ def test_fusion_learns_to_weigh_the_agreement() -> None:
     from liveness.metrics import auc
 
     assert auc(fused, s["is_live"]) > 0.95 > auc(np.array(s["model"]), s["is_live"])
+
+
+def test_motion_gate_refuses_disagreeing_captures_and_fits_on_the_rest() -> None:
+    """With the gate, captures the motion check calls disagreeing never reach the fusion: the
+    fit leaves them out (its weights differ from the ungated fit) and the decision path refuses
+    them whatever the network says, while the others are scored by the fitted fusion."""
+    from liveness.calibrate import decided
+
+    s = scored_set()
+    gated, plain = fit_fusion(s), fit_fusion(s, motion_gate=False)
+    assert gated.motion_gate and not plain.motion_gate
+    assert abs(gated.w_motion - plain.w_motion) > 0.1
+    cfg = LivenessConfig(threshold=0.5, fusion=gated)
+    scores = decided(s, cfg)
+    disagrees = np.array([a.status == "disagrees" for a in s["motion"]])
+    assert disagrees.any() and np.all(scores[disagrees] == 0.0)
+    assert np.all(scores[~disagrees] > 0.0)
+
+
+def test_bpcer_rule_says_so_when_the_policy_alone_refuses_more() -> None:
+    """Policy refusals score 0; when they alone exceed the target the rule cannot be met, and
+    the threshold must still refuse nothing more (and not accept a score of 0)."""
+    live = np.r_[np.ones(100, bool), np.zeros(50, bool)]
+    scores = np.r_[np.zeros(10), np.linspace(0.2, 1.0, 90), np.linspace(0.0, 0.5, 50)]
+    t, why = pick_threshold(scores, live, np.where(live, "none", "print"), "bpcer", 0.05)
+    assert t == pytest.approx(0.2) and "not reachable" in why and "0.100" in why
 
 
 def test_balanced_threshold_meets_in_the_middle() -> None:

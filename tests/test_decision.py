@@ -74,6 +74,22 @@ def test_disagreement_lowers_the_fused_score_below_threshold() -> None:
     assert [r["code"] for r in bad.reasons] == ["motion_disagrees", "score_below_threshold"]
 
 
+def test_motion_gate_refuses_what_the_motion_check_calls_disagreeing() -> None:
+    """With the gate the network cannot outvote the physics: a disagreeing capture is refused
+    with the motion check's own words, an agreeing one is still fused, and without sensors the
+    gate does nothing."""
+    cfg = dataclasses.replace(CFG, fusion=FusionConfig(w_motion=1.0, motion_gate=True))
+    bad = decide(0.999, True, agreement("disagrees", 0.45, ["offset"]), cfg)
+    assert not bad.live and bad.refused == "motion_disagrees" and bad.score == 0.0
+    assert bad.reasons[0]["code"] == "motion_disagrees" and "does not follow" in bad.reasons[0][
+        "message"]  # fmt: skip
+    assert bad.to_dict()["rejected"] == "motion_disagrees"
+    assert decide(0.999, True, agreement(), cfg).live
+    assert decide(0.999, False, None, cfg).live
+    old = FusionConfig.from_dict({"w_motion": 1.0, "motion_form": "logit"})  # an older file
+    assert not old.motion_gate
+
+
 def test_without_sensors_video_only() -> None:
     d = decide(0.7, False, None, CFG).to_dict()
     assert d["live"] and d["modalities"] == ["video"] and "motion" not in d

@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--apcer", type=float, default=None, help="hold worst-species APCER <= this")
     c.add_argument("--bpcer", type=float, default=None, help="refuse at most this share of live")
     c.add_argument("--no-fusion", action="store_true", help="threshold only, network score")
+    c.add_argument("--no-motion-gate", action="store_true",
+                   help="fuse disagreeing captures, do not refuse them")  # fmt: skip
     c.set_defaults(func=commands.cmd_calibrate)
 
     m = sub.add_parser("motion", help="motion agreement of clips (video vs gyro), with plots")

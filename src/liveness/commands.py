@@ -100,7 +100,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from liveness.calibrate import calibrate, resolve_rule
 
     rule, target = resolve_rule(args.rule, args.apcer, args.bpcer)
-    res = calibrate(args.model, args.data, args.split, rule, target, not args.no_fusion)
+    res = calibrate(args.model, args.data, args.split, rule, target, not args.no_fusion,
+                    motion_gate=not args.no_motion_gate)  # fmt: skip
     s = res["summary"]
     print(f"{args.model}: threshold {res['threshold']:.4f} ({res['threshold_rule']}); "
           f"on {args.split}: worst APCER {s['apcer_max']:.3f}, BPCER {s['bpcer']:.3f}, "

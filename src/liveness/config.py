@@ -201,6 +201,10 @@ class FusionConfig:
     bias: float = 0.0
     rule: str = "none"
     motion_form: str = "linear"  # linear | logit
+    # With sensors, a capture the motion check itself calls disagreeing is refused (decision
+    # policy) instead of fused, so the network cannot outvote the physics where it has not seen
+    # the camera. Calibrations since the training preset set it; older files lack it (off).
+    motion_gate: bool = False
 
     def motion_term(self, agreement: float) -> float:
         """The agreement score (0..1) as it enters the fusion."""

@@ -7,7 +7,8 @@ gets the same answer everywhere.
 Policy with motion sensors: the page always asks for motion, so a capture in which neither the
 phone nor the video moved is refused with a reason that asks for the move again; a finding that
 physics does not allow in a genuine capture (the video moves while the phone rests, or the
-reverse) refuses outright;
+reverse) refuses outright; with `FusionConfig.motion_gate` (the bundled model's calibration),
+so does a capture the motion check calls disagreeing, with the check's own words;
 otherwise the agreement score is fused with the network's score (FusionConfig) and the fused
 score meets the threshold. Without sensors: the network's score alone, and the answer says so.
 """
@@ -85,9 +86,13 @@ def decide(
             refused = "no_motion"
         elif any(f in VETO for f in agreement.findings):
             refused = "motion_mismatch"
+        elif agreement.status == "disagrees" and cfg.fusion.motion_gate:
+            refused = "motion_disagrees"
         elif agreement.status != "unreliable":
             m_score = agreement.score
-        if refused:
+        if refused == "motion_disagrees":
+            reasons.append({"code": refused, "message": agreement.words()})
+        elif refused:
             words = "; ".join(FINDINGS[f] for f in agreement.findings if f in FINDINGS)
             reasons.append({"code": refused, "message": words or agreement.words()})
         elif agreement.status == "disagrees":
