@@ -68,6 +68,44 @@ def test_motion_gate_refuses_disagreeing_captures_and_fits_on_the_rest() -> None
     assert np.all(scores[~disagrees] > 0.0)
 
 
+def _disagreeing(score: float, findings: list[str]) -> Agreement:
+    return Agreement("disagrees", score, 0.0, score, [score] * 3, score, 1.0, 0.1, 8.0, 8.0, 0.0,
+                     score, 1.0, findings)  # fmt: skip
+
+
+def test_gate_level_holds_the_gates_own_share_of_refused_genuine_captures() -> None:
+    """gate_level: the highest level at which the gate alone refuses at most the share of
+    genuine captures; strong findings count first; injections do not matter."""
+    from liveness.calibrate import decided, gate_level
+
+    weak = [0.05, 0.1, 0.2, 0.3, 0.4]
+    live_motion = [_disagreeing(w, ["low_correlation"]) for w in weak] + [_agreement(0.9)] * 95
+    spoof_motion = [_disagreeing(0.01, ["low_correlation"])] * 50
+    s = {
+        "model": [0.8] * 150,
+        "motion": live_motion + spoof_motion,
+        "face_ok": [True] * 150,
+        "has_imu": [True] * 150,
+        "is_live": np.array([True] * 100 + [False] * 50),
+        "attack": np.array(["none"] * 100 + ["injection"] * 50),
+    }
+    assert gate_level(s, 0.02) == pytest.approx(0.2)  # refuses 0.05 and 0.1: 2 of 100
+    assert gate_level(s, 0.0) == pytest.approx(0.05)  # refuses none of them
+    assert gate_level(s, 0.10) == 1.0  # room for all five
+    fusion = FusionConfig(w_motion=1.0, motion_form="logit", motion_gate=True, gate_below=0.2)
+    scores = decided(s, LivenessConfig(threshold=0.5, fusion=fusion))
+    assert np.sum(scores[:100] == 0.0) == 2 and np.all(scores[100:] == 0.0)
+    # A strong finding on a genuine capture uses the budget up first.
+    s["motion"][10] = _disagreeing(0.6, ["offset"])
+    assert gate_level(s, 0.02) == pytest.approx(0.1)
+    s["motion"][11] = _disagreeing(0.6, ["offset"])
+    s["motion"][12] = _disagreeing(0.6, ["imu_gap"])
+    assert gate_level(s, 0.02) == 0.0  # over budget: weak ones are never refused by the gate
+    # fit_fusion leaves out exactly what the gate refuses.
+    f = fit_fusion(s, gate_below=0.2)
+    assert f.gate_below == 0.2 and f.motion_gate
+
+
 def test_bpcer_rule_says_so_when_the_policy_alone_refuses_more() -> None:
     """Policy refusals score 0; when they alone exceed the target the rule cannot be met, and
     the threshold must still refuse nothing more (and not accept a score of 0)."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from liveness.config import FusionConfig, LivenessConfig
-from liveness.decision import decide, fused_score
+from liveness.decision import decide, fused_score, gated
 from liveness.motion import Agreement
 
 
@@ -88,6 +88,29 @@ def test_motion_gate_refuses_what_the_motion_check_calls_disagreeing() -> None:
     assert decide(0.999, False, None, cfg).live
     old = FusionConfig.from_dict({"w_motion": 1.0, "motion_form": "logit"})  # an older file
     assert not old.motion_gate
+
+
+def test_gate_level_refuses_weak_disagreement_below_it_and_fuses_it_above() -> None:
+    """gate_below: a capture disagreeing on weak correlation alone is refused below the level
+    and fused above it (its low agreement still lowers the score); one with any other finding
+    is refused at every level; None keeps the gate refusing every disagreeing capture."""
+    fusion = FusionConfig(w_motion=1.0, motion_form="logit", motion_gate=True, gate_below=0.3)
+    cfg = dataclasses.replace(CFG, fusion=fusion)
+    weak_low = agreement("disagrees", 0.2, ["low_correlation", "gain"])
+    weak_high = agreement("disagrees", 0.4, ["low_correlation"])
+    strong = agreement("disagrees", 0.45, ["offset", "low_correlation"])
+    assert gated(weak_low, fusion) and not gated(weak_high, fusion) and gated(strong, fusion)
+    assert decide(0.99, True, weak_low, cfg).refused == "motion_disagrees"
+    fused = decide(0.99, True, weak_high, cfg)
+    assert fused.refused is None and fused.live
+    assert fused.score < decide(0.99, True, agreement(), cfg).score
+    assert fused.reasons[0]["code"] == "motion_disagrees"  # still said, though not refused
+    assert decide(0.99, True, strong, cfg).refused == "motion_disagrees"
+    every = dataclasses.replace(fusion, gate_below=None)
+    assert gated(weak_high, every) and not gated(agreement(), every)
+    assert not gated(weak_low, dataclasses.replace(fusion, motion_gate=False))
+    assert FusionConfig.from_dict(fusion.to_dict()) == fusion
+    assert FusionConfig.from_dict({"motion_gate": True}).gate_below is None  # older files
 
 
 def test_without_sensors_video_only() -> None:

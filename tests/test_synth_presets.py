@@ -29,6 +29,7 @@ from liveness.synth.presets import (
     preset,
     ranges,
 )
+from liveness.synth.scene import WALL_STYLES
 from liveness.synth.settings import ClipSettings, draw, intervals, settings_rng
 from liveness.synth.spec import ClipSpec
 
@@ -82,7 +83,8 @@ def test_every_drawn_setting_is_in_its_preset_and_outside_the_other(name: str) -
         xs = [draw(rng, getattr(cfg, axis)) for _ in range(500)]
         assert all(inside(x, getattr(cfg, axis)) for x in xs), axis
         assert not any(inside(x, getattr(other, axis)) for x in xs), axis
-    assert cfg.wall_style != other.wall_style
+    walls = {n: set(c.wall_styles or [c.wall_style]) for n, c in ((name, cfg), ("other", other))}
+    assert not walls[name] & walls["other"]
 
 
 def test_training_sizes_favour_small_ones() -> None:
@@ -128,6 +130,49 @@ def test_tiled_walls_differ_from_painted_ones() -> None:
     assert min(tiled) > 0.2 and np.mean(tiled) > 2 * np.mean(painted)
     with pytest.raises(ValueError, match="wall style"):
         wall_texture(np.random.default_rng(0), style="marble")
+
+
+@pytest.mark.parametrize("style", WALL_STYLES)
+def test_every_wall_style_is_a_valid_texture_and_its_own(style: str) -> None:
+    from liveness.synth.scene import wall_texture
+
+    texs = [wall_texture(np.random.default_rng(s), size=96, style=style) for s in range(4)]
+    for tex in texs:
+        assert tex.shape == (96, 96, 3) and tex.dtype == np.float32
+        assert tex.min() >= 0.0 and tex.max() <= 1.0 and tex.std() > 0.01  # not blank
+    # Different seeds, different walls; the same seed, the same wall.
+    assert not np.allclose(texs[0], texs[1])
+    again = wall_texture(np.random.default_rng(0), size=96, style=style)
+    assert np.array_equal(again, texs[0])
+
+
+def test_training_rooms_mix_styles_and_shifted_keeps_tiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    from liveness.synth import capture
+    from liveness.synth.capture import room
+    from liveness.synth.scene import Lighting, wall_texture
+
+    seen: list[str] = []
+
+    def spy(rng: np.random.Generator, size: int = 256, style: str = "painted") -> np.ndarray:
+        seen.append(style)
+        return wall_texture(rng, 32, style)
+
+    monkeypatch.setattr(capture, "wall_texture", spy)
+    light = Lighting.sample(np.random.default_rng(0))
+    for s in range(60):
+        room(np.random.default_rng(s), light, TRAINING)
+    assert set(seen) == set(TRAINING.wall_styles)  # each family drawn, about equally
+    assert min(Counter(seen).values()) >= 10
+    room(np.random.default_rng(0), light, SHIFTED)
+    assert seen[-1] == "tiled"
+    assert set(TRAINING.wall_styles) <= set(WALL_STYLES) and len(TRAINING.wall_styles) >= 3
+    assert SHIFTED.wall_styles == () and SHIFTED.wall_style == "tiled"
+    assert "tiled" not in TRAINING.wall_styles
+    # A config without wall_styles draws the room exactly as before they existed.
+    base = SynthConfig()
+    a = room(np.random.default_rng(5), light, base)
+    rng = np.random.default_rng(5)
+    assert a.distance == rng.uniform(0.6, 3.0)
 
 
 def test_mirrored_wall_repeats_instead_of_smearing() -> None:

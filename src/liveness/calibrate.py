@@ -21,7 +21,7 @@ from tqdm import tqdm
 from liveness import metrics
 from liveness.clip import read_clip
 from liveness.config import FusionConfig, LivenessConfig
-from liveness.decision import VETO, decide, logit
+from liveness.decision import VETO, WEAK, decide, gated, logit
 from liveness.manifest import read_manifest
 from liveness.preprocess import preprocess_clip
 
@@ -77,11 +77,31 @@ def _features(scored: dict[str, Any], form: FusionConfig) -> tuple[np.ndarray, n
         usable = a is not None and a.status not in ("no_motion", "unreliable")
         has = 1.0 if usable and np.isfinite(a.score) else 0.0
         x.append([logit(m), has * form.motion_term(a.score if has else 0.5), has, 1.0])
-        gated = a is not None and (
-            bool(set(a.findings) & set(VETO)) or (form.motion_gate and a.status == "disagrees")
-        )
-        keep.append(face and not gated)
+        refused = a is not None and (bool(set(a.findings) & set(VETO)) or gated(a, form))
+        keep.append(face and not refused)
     return np.array(x), np.array(keep)
+
+
+def gate_level(scored: dict[str, Any], gate_bpcer: float) -> float:
+    """The highest `gate_below` at which the gate by itself refuses at most `gate_bpcer` of the
+    genuine captures (a finding beyond weak correlation refuses at any level; 0.0 when those
+    alone exceed the share). Candidates: the weak-only genuine captures' own scores."""
+    live = np.asarray(scored["is_live"], bool)
+    budget = int(np.floor(gate_bpcer * live.sum()))
+    strong, weak = 0, []
+    for a, lv in zip(scored["motion"], live, strict=True):
+        if not lv or a is None or a.status != "disagrees":
+            continue
+        if set(a.findings) <= WEAK:
+            weak.append(float(a.score))
+        else:
+            strong += 1
+    weak.sort()
+    left = budget - strong
+    if left < 0 or not weak:
+        return 0.0 if left < 0 else 1.0
+    # Refused: weak scores strictly below the level; `left` of them may be.
+    return weak[left] if left < len(weak) else 1.0
 
 
 def fit_fusion(
@@ -90,13 +110,14 @@ def fit_fusion(
     iters: int = 50,
     motion_form: str = "logit",
     motion_gate: bool = True,
+    gate_below: float | None = None,
 ) -> FusionConfig:
     """Logistic regression (Newton's method, a little L2) of live vs spoof on the features,
     classes weighted equally. The agreement enters as a clipped logit (FusionConfig): on seed
     77's validation split that lowered worst APCER 0.106 → 0.064 and BPCER 0.115 → 0.083 against
     the linear form (docs/MOTION.md). With `motion_gate` captures the motion check calls
     disagreeing are refused by policy, so only the others enter the fit (docs/MODEL.md)."""
-    form = FusionConfig(motion_form=motion_form, motion_gate=motion_gate)
+    form = FusionConfig(motion_form=motion_form, motion_gate=motion_gate, gate_below=gate_below)
     x, keep = _features(scored, form)
     y = scored["is_live"].astype(float)
     x, y = x[keep], y[keep]
@@ -111,7 +132,7 @@ def fit_fusion(
     return FusionConfig(
         w_model=float(beta[0]), w_motion=float(beta[1]), b_imu=float(beta[2]),
         bias=float(beta[3]), rule="logistic regression on the validation split",
-        motion_form=form.motion_form, motion_gate=motion_gate,
+        motion_form=form.motion_form, motion_gate=motion_gate, gate_below=gate_below,
     )  # fmt: skip
 
 
@@ -189,10 +210,12 @@ def calibrate(
     fuse: bool = True,
     progress: bool = True,
     motion_gate: bool = True,
+    gate_bpcer: float | None = None,
 ) -> dict[str, Any]:
     """Fit the fusion and the threshold on `split` and write them into `model_file`; `target`
     is the APCER or BPCER the `apcer` / `bpcer` rule holds on that split; `motion_gate`: see
-    FusionConfig."""
+    FusionConfig; `gate_bpcer`: the share of genuine captures the gate may refuse by itself
+    (sets FusionConfig.gate_below; None: the gate refuses every disagreeing capture)."""
     from liveness.predict import load_predictor
 
     if rule not in RULES:
@@ -200,7 +223,10 @@ def calibrate(
     predictor = load_predictor(model_file)
     scored = collect(predictor, data, split, progress)
     cfg = predictor.config
-    fusion = fit_fusion(scored, motion_gate=motion_gate) if fuse else FusionConfig()
+    level = gate_level(scored, gate_bpcer) if motion_gate and gate_bpcer is not None else None
+    fusion = (
+        fit_fusion(scored, motion_gate=motion_gate, gate_below=level) if fuse else FusionConfig()
+    )
     cfg = dataclasses.replace(cfg, fusion=fusion)
     s = decided(scored, cfg)
     t, why = pick_threshold(s, scored["is_live"], scored["attack"], rule, target)

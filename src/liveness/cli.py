@@ -127,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-fusion", action="store_true", help="threshold only, network score")
     c.add_argument("--no-motion-gate", action="store_true",
                    help="fuse disagreeing captures, do not refuse them")  # fmt: skip
+    c.add_argument("--gate-bpcer", type=float, default=None,
+                   help="the gate may refuse at most this share of genuine captures by itself: "
+                   "weak-correlation ones above the level this sets are fused (default: refuse "
+                   "every disagreeing capture)")  # fmt: skip
     c.set_defaults(func=commands.cmd_calibrate)
 
     m = sub.add_parser("motion", help="motion agreement of clips (video vs gyro), with plots")

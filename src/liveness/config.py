@@ -66,6 +66,9 @@ class SynthConfig:
     injection_shift_ms: tuple[float, float] = (100.0, 500.0)
     hfov_deg: tuple[float, ...] = (60.0, 70.0)
     wall_style: str = "painted"  # painted (posters, frames) | tiled (tiles or bricks)
+    # When set, each capture draws its wall from these styles instead (synth/scene.py
+    # WALL_STYLES); empty keeps the one `wall_style` and the draws of configs made before.
+    wall_styles: tuple[str, ...] = ()
     # Repeat the 4 m wall texture mirrored beyond its edges instead of smearing its edge pixels
     # (wide views of far walls). Off only in the base configuration, to keep its clips' bytes.
     wall_mirror: bool = False
@@ -205,6 +208,11 @@ class FusionConfig:
     # policy) instead of fused, so the network cannot outvote the physics where it has not seen
     # the camera. Calibrations since the training preset set it; older files lack it (off).
     motion_gate: bool = False
+    # The gate's level for a capture refused on weak correlation alone (findings
+    # "low_correlation" and "gain"): refused only when its agreement score is below this; others
+    # are fused. None: every disagreeing capture is refused. `liveness calibrate` sets it so
+    # the gate by itself refuses at most `gate_bpcer` of the genuine calibration captures.
+    gate_below: float | None = None
 
     def motion_term(self, agreement: float) -> float:
         """The agreement score (0..1) as it enters the fusion."""

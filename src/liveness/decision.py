@@ -8,7 +8,8 @@ Policy with motion sensors: the page always asks for motion, so a capture in whi
 phone nor the video moved is refused with a reason that asks for the move again; a finding that
 physics does not allow in a genuine capture (the video moves while the phone rests, or the
 reverse) refuses outright; with `FusionConfig.motion_gate` (the bundled model's calibration),
-so does a capture the motion check calls disagreeing, with the check's own words;
+so does a capture the motion check calls disagreeing, with the check's own words (one
+disagreeing on weak correlation alone only below the calibrated `gate_below`);
 otherwise the agreement score is fused with the network's score (FusionConfig) and the fused
 score meets the threshold. Without sensors: the network's score alone, and the answer says so.
 """
@@ -28,6 +29,19 @@ from liveness.motion import FINDINGS, Agreement
 # A shifted stream ("offset") lowers the agreement score instead: on the generator's own live
 # clips the correlation peak is too broad to veto on its position alone.
 VETO = ("video_moves_phone_rests", "phone_moves_video_still")
+
+
+# Findings that only say the correlation is weak (noisy tracking, a still or slow phone look
+# like this too): the gate refuses them below FusionConfig.gate_below, above it they are fused.
+WEAK = frozenset(("low_correlation", "gain"))
+
+
+def gated(agreement: Agreement, fusion: FusionConfig) -> bool:
+    """Whether the motion gate refuses this capture (FusionConfig.motion_gate, gate_below)."""
+    if not fusion.motion_gate or agreement.status != "disagrees":
+        return False
+    weak_only = set(agreement.findings) <= WEAK
+    return not weak_only or fusion.gate_below is None or agreement.score < fusion.gate_below
 
 
 def logit(p: float) -> float:
@@ -86,7 +100,7 @@ def decide(
             refused = "no_motion"
         elif any(f in VETO for f in agreement.findings):
             refused = "motion_mismatch"
-        elif agreement.status == "disagrees" and cfg.fusion.motion_gate:
+        elif gated(agreement, cfg.fusion):
             refused = "motion_disagrees"
         elif agreement.status != "unreliable":
             m_score = agreement.score

@@ -47,9 +47,13 @@ class Capture:
 
 
 def room(rng: np.random.Generator, light: Any, cfg: SynthConfig) -> Wall:
+    distance = rng.uniform(0.6, 3.0)
+    style = cfg.wall_style
+    if cfg.wall_styles:  # only then a draw: configurations without it keep their bytes
+        style = cfg.wall_styles[int(rng.integers(len(cfg.wall_styles)))]
     return Wall(
-        rng.uniform(0.6, 3.0),
-        wall_texture(rng, style=cfg.wall_style),
+        distance,
+        wall_texture(rng, style=style),
         light,
         mirror=cfg.wall_mirror,
     )

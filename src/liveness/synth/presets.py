@@ -24,6 +24,9 @@ TRAINING = SynthConfig(
     hfov_deg=(55.0, 72.0),
     jpeg_quality=(50, 95),
     wall_mirror=True,
+    # Rooms of several texture families, regular patterns among them (wallpaper): a network
+    # shown only plain painted rooms read a tiled wall as an attack's texture (docs/MODEL.md).
+    wall_styles=("painted", "planks", "wallpaper"),
     light_shares=(0.7, 0.15, 0.15),  # normal, low (dim room), side (window light)
     off_centre_share=0.1,
     head_turn_share=0.2,
@@ -41,6 +44,7 @@ SHIFTED = dataclasses.replace(
     imu_hz=(160.0, 200.0),
     hfov_deg=(50.0, 54.0, 74.0, 80.0),  # narrower and wider lenses than training
     wall_style="tiled",
+    wall_styles=(),  # tiles only: a family no training wall has
     light_warmth=(-0.35, -0.2, 0.2, 0.35),  # strongly coloured light: sodium-warm or LED-cool
 )
 
@@ -77,7 +81,7 @@ def ranges(cfg: SynthConfig) -> dict[str, Any]:
         "imu_hz": [list(p) for p in intervals(cfg.imu_hz)],
         "hfov_deg": [list(p) for p in intervals(cfg.hfov_deg)],
         "light_warmth": [list(p) for p in intervals(cfg.light_warmth)],
-        "wall_style": [cfg.wall_style],
+        "wall_style": list(cfg.wall_styles or [cfg.wall_style]),
         "imu_offset_ms": list(cfg.imu_offset_ms),
         "jpeg_quality": list(cfg.jpeg_quality),
         "duration_s": list(cfg.duration_s),

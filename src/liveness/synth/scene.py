@@ -146,13 +146,22 @@ class Wall:
         return dist, self.texture[v, u] * lit
 
 
+WALL_STYLES = ("painted", "planks", "wallpaper", "tiled")
+
+
 def wall_texture(rng: np.random.Generator, size: int = 256, style: str = "painted") -> np.ndarray:
-    """A room wall: paint colour, gradient, posters, shelves, door or window frames; or, with
-    style "tiled", a wall of tiles or bricks (a texture family the training preset never shows)."""
+    """A room wall, (size, size, 3) linear RGB in [0, 1], of one texture family:
+    "painted" (paint colour, gradient, posters, shelves, door or window frames), "planks"
+    (wooden boards with grain), "wallpaper" (a printed motif repeating on a grid) or "tiled"
+    (tiles or bricks: the family the training preset never shows, kept for the shifted one)."""
     if style == "tiled":
         return _tiled_wall(rng, size)
+    if style == "planks":
+        return _plank_wall(rng, size)
+    if style == "wallpaper":
+        return _wallpaper(rng, size)
     if style != "painted":
-        raise ValueError(f"unknown wall style {style!r} (painted | tiled)")
+        raise ValueError(f"unknown wall style {style!r} ({' | '.join(WALL_STYLES)})")
     base = rng.uniform(0.25, 0.95, 3) * rng.uniform(0.5, 1.0)
     img = Image.new("RGB", (size, size), tuple(int(c * 255) for c in base))
     draw = ImageDraw.Draw(img)
@@ -192,6 +201,55 @@ def _tiled_wall(rng: np.random.Generator, size: int) -> np.ndarray:
     arr[in_grout] = grout_c
     grain = 1 + 0.05 * rng.standard_normal((size, size, 1))
     return to_linear(np.clip(arr * grain, 0, 1)).astype(np.float32)
+
+
+def _plank_wall(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Wooden boards, vertical or horizontal: each board its own shade, fine grain streaks along
+    it (smooth noise stretched along the board), dark seams between boards."""
+    board = int(rng.integers(size // 24, size // 6))
+    seam = int(rng.integers(1, 3))
+    base = np.array([0.55, 0.38, 0.22]) * rng.uniform(0.5, 1.4) + rng.uniform(-0.08, 0.08, 3)
+    across = np.arange(size) // board  # board index across the boards
+    shade = 1 + rng.uniform(-0.2, 0.2, across.max() + 1)
+    # Grain: noise varying fast across a board and slowly along it.
+    coarse = rng.standard_normal((max(2, size // 32), size))
+    grain = np.asarray(Image.fromarray(coarse.astype(np.float32)).resize((size, size),
+                       Image.Resampling.BILINEAR))  # fmt: skip
+    arr = base[None, None, :] * (shade[across][None, :, None] + 0.08 * grain[..., None])
+    arr[:, (np.arange(size) % board) < seam] *= 0.45  # seams
+    if rng.random() < 0.5:
+        arr = np.swapaxes(arr, 0, 1)  # horizontal boards
+    return to_linear(np.clip(arr, 0, 1)).astype(np.float32)
+
+
+def _wallpaper(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Printed wallpaper: a motif (dot, diamond or stripe) repeating on a grid over a base
+    colour, in one or two inks, slightly soft."""
+    period = int(rng.integers(size // 28, size // 8))
+    base = rng.uniform(0.35, 0.95, 3)
+    ink = np.clip(base * rng.uniform(0.3, 0.8) + rng.uniform(-0.2, 0.2, 3), 0, 1)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    if rng.random() < 0.5:
+        xx = xx + (yy // period % 2) * period / 2  # half-drop repeat
+    u, v = (xx % period) / period - 0.5, (yy % period) / period - 0.5  # in [-0.5, 0.5)
+    kind = int(rng.integers(0, 3))
+    r = rng.uniform(0.15, 0.35)
+    if kind == 0:
+        mask = u * u + v * v < r * r  # dots
+    elif kind == 1:
+        mask = np.abs(u) + np.abs(v) < r * 1.3  # diamonds
+    else:
+        mask = np.abs(u) < r * 0.6  # stripes
+    arr = np.where(mask[..., None], ink, base)
+    img = Image.fromarray((arr * 255).astype(np.uint8)).filter(
+        ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.2)))
+    )
+    out = (
+        np.asarray(img, dtype=np.float32)
+        / 255.0
+        * (1 + 0.03 * rng.standard_normal((size, size, 1)))
+    )
+    return to_linear(np.clip(out, 0, 1)).astype(np.float32)
 
 
 def sample_person(
