@@ -179,9 +179,14 @@ def test_calibrate_command_pools_datasets_and_writes_the_file(tmp_path: Path) ->
     shutil.copy(BUNDLED, model)
     shutil.copy(str(BUNDLED) + ".json", str(model) + ".json")
     data = f"{tmp_path / 'a'},{tmp_path / 'b'}"
-    assert main(["calibrate", "--model", str(model), "--data", data, "--split", "all"]) == 0
+    args = ["calibrate", "--model", str(model), "--data", data, "--split", "all"]
+    assert main([*args, "--gate-bpcer", "0.05"]) == 0
+    level = load_predictor(model, check_face=False).config.fusion.gate_below
+    assert level is not None and 0.0 <= level <= 1.0
+    assert main(args) == 0  # without --gate-bpcer the gate refuses every disagreeing capture
     cfg = load_predictor(model, check_face=False).config
     assert cfg.fusion.rule.startswith("logistic") and "calibration split" in cfg.threshold_rule
+    assert cfg.fusion.motion_gate and cfg.fusion.gate_below is None
     out = tmp_path / "report"
     assert main(["evaluate", "--model", str(model), "--data", str(tmp_path / "a"), "--split",
                  "all", "--out", str(out), "--shifted", str(tmp_path / "b")]) == 0  # fmt: skip
