@@ -57,6 +57,38 @@ def test_known_rotation_is_recovered(delta_deg: tuple[float, float, float]) -> N
     assert vm.conf[0] > 0.5
 
 
+def test_stripes_claim_no_rotation_rather_than_a_wrong_one() -> None:
+    """On a wall of vertical stripes (planks) the image motion along them is unobservable (the
+    aperture problem): with OpenCV's default minEigThreshold LK still tracks the stripes, and on
+    some walls the fit claims a confident, wrong turn about x; with cfg.lk_min_eig those tracks
+    are dropped and no interval has a confident fit (the check says "unreliable", not
+    "disagrees")."""
+    import cv2
+
+    from tests.rig import MARGIN
+
+    hh, ww = H + 2 * MARGIN, W + 2 * MARGIN
+    delta_deg = np.array([0.6, 0.3, 0.0])
+    t = np.array([0.0, 50.0])
+    wrong = []
+    for period in (7, 9, 11, 12, 14):
+        for seed in (0, 1):
+            rng = np.random.default_rng(seed)
+            stripes = 0.5 + 0.35 * np.sign(np.sin(2 * np.pi * np.arange(ww) / period))
+            img = np.repeat(stripes[None, :], hh, 0).astype(np.float32)
+            img = cv2.GaussianBlur(img, (0, 0), 1.0)
+            noise = rng.standard_normal((hh, ww)).astype(np.float32)
+            img += 0.01 * cv2.GaussianBlur(noise, (0, 0), 1.5)  # faint grain
+            big = np.repeat((255 * np.clip(img, 0, 1)).astype(np.uint8)[..., None], 3, -1)
+            frames = render(big, np.array([np.eye(3), rotvec_to_matrix(np.radians(delta_deg))]))
+            vm = video_motion(frames, t, CFG, hfov_deg=HFOV)
+            assert vm.conf[0] == 0.0 and vm.conf_face[0] == 0.0, (period, seed)
+            old = video_motion(frames, t, dataclasses.replace(CFG, lk_min_eig=1e-4), hfov_deg=HFOV)
+            if old.conf[0] >= CFG.min_conf:
+                wrong.append(abs(np.degrees(old.rot[0, 0]) - delta_deg[0]))
+    assert wrong and max(wrong) > 0.1  # what the default threshold let through
+
+
 def test_genuine_capture_agrees() -> None:
     frames, ft, imu = capture(3)
     a, _ = agreement(frames, ft, imu, CFG, hfov_deg=HFOV)

@@ -23,9 +23,11 @@ from liveness.synth.spec import ClipSpec
 from liveness.synth.trajectory import sample_device_path
 from tests.test_synth_timing import render_spied, rotation_error
 
+# Painted walls only: the noise and shading measures below would see a patterned wall's own
+# detail (planks, wallpaper) as high frequencies too.
 PLAIN = dataclasses.replace(
     TRAINING, width=48, height=64, light_shares=(1.0, 0.0, 0.0), off_centre_share=0.0,
-    head_turn_share=0.0,
+    head_turn_share=0.0, wall_styles=(),
 )  # fmt: skip
 LIVE = ClipSpec(2, 0, "none", "normal", True, "left")
 

@@ -145,6 +145,11 @@ class MotionConfig:
     min_points: int = 8  # tracked points a fit needs
     lk_window: int = 15
     lk_levels: int = 2
+    # A track whose window's structure tensor has a smallest eigenvalue below this (per pixel,
+    # OpenCV's minEigThreshold) is dropped: along stripes (planks, the edge of a shelf) the
+    # image motion is unobservable (the aperture problem) and LK's answer there is noise.
+    # OpenCV's default is 1e-4; 1e-2 measured on tc79 in docs/MOTION.md.
+    lk_min_eig: float = 1e-2
     irls_iters: int = 4
     robust_px: float = 0.5  # Cauchy scale of the flow residual, px at the tracked size
     min_conf: float = 0.3  # a background fit below this hands the interval to the face region

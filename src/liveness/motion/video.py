@@ -153,9 +153,8 @@ def video_motion(
         )
         if p0 is None or len(p0) < cfg.min_points:
             continue
-        p1, st, err = track(
-            grays[i], grays[i + 1], p0, None, winSize=win, maxLevel=cfg.lk_levels, criteria=crit
-        )
+        p1, st, err = track(grays[i], grays[i + 1], p0, None, winSize=win, maxLevel=cfg.lk_levels,
+                            criteria=crit, minEigThreshold=cfg.lk_min_eig)  # fmt: skip
         ok = st.ravel() == 1
         a, b = p0.reshape(-1, 2)[ok].astype(np.float64), p1.reshape(-1, 2)[ok].astype(np.float64)
         tracks[-1] = (a, b)
