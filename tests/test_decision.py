@@ -99,6 +99,8 @@ def test_gate_level_refuses_weak_disagreement_below_it_and_fuses_it_above() -> N
     weak_low = agreement("disagrees", 0.2, ["low_correlation", "gain"])
     weak_high = agreement("disagrees", 0.4, ["low_correlation"])
     strong = agreement("disagrees", 0.45, ["offset", "low_correlation"])
+    units = agreement("disagrees", 0.9, ["gain", "gain_impossible"])  # a gyro in deg/s
+    assert gated(units, fusion)
     assert gated(weak_low, fusion) and not gated(weak_high, fusion) and gated(strong, fusion)
     assert decide(0.99, True, weak_low, cfg).refused == "motion_disagrees"
     fused = decide(0.99, True, weak_high, cfg)

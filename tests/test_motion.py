@@ -89,6 +89,16 @@ def test_stripes_claim_no_rotation_rather_than_a_wrong_one() -> None:
     assert wrong and max(wrong) > 0.1  # what the default threshold let through
 
 
+def test_gyro_in_degrees_is_a_gain_no_camera_explains() -> None:
+    """A gyro sent in deg/s (57× the turn) under its own genuine video: the video turns 1/57 of
+    what the gyro says, which no lens or room depth explains: "gain_impossible", disagrees."""
+    frames, ft, imu = capture(3)
+    imu[:, 4:7] *= 180 / np.pi
+    a, _ = agreement(frames, ft, imu, CFG, hfov_deg=HFOV)
+    assert a.status == "disagrees" and "gain_impossible" in a.findings, a.to_dict()
+    assert "no camera" in a.words()
+
+
 def test_genuine_capture_agrees() -> None:
     frames, ft, imu = capture(3)
     a, _ = agreement(frames, ft, imu, CFG, hfov_deg=HFOV)

@@ -170,6 +170,9 @@ class MotionConfig:
     min_imu_coverage: float = 0.8  # share of the video's intervals the sensor stream must span
     gain_range: tuple[float, float] = (0.25, 2.0)  # outside: reported
     gain_possible: tuple[float, float] = (0.05, 5.0)  # outside: the video does not follow
+    # ... unless the fitted parallax carries at least this share of the predicted motion (a
+    # near room on an arc about the face); a far wall's few % cannot excuse a gain off by 20×.
+    parallax_excuse: float = 0.5
     translation: bool = True  # model the camera's translation (accelerometer) seen as parallax
     max_parallax_per_m: float = 12.0  # 1/depth at most: nothing the camera tracks is nearer 8 cm
 

@@ -33,6 +33,7 @@ VETO = ("video_moves_phone_rests", "phone_moves_video_still")
 
 # Findings that only say the correlation is weak (noisy tracking, a still or slow phone look
 # like this too): the gate refuses them below FusionConfig.gate_below, above it they are fused.
+# "gain" is the reported ratio; a ratio no camera explains is "gain_impossible", not weak.
 WEAK = frozenset(("low_correlation", "gain"))
 
 

@@ -104,6 +104,7 @@ FINDINGS = {
     "video_moves_phone_rests": "the video moves while the phone rests",
     "phone_moves_video_still": "the phone moves while the video is still",
     "gain": "the video turns by a different amount than the phone",
+    "gain_impossible": "by an amount no camera explains (a sensor in other units?)",
     "imu_gap": "the sensor stream does not span the video",
 }
 
@@ -271,9 +272,14 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
     # but not 1/57 of it (a gyro sent in deg/s).
     # With parallax in the prediction the gain mixes with the fitted depth (a pure arc about
     # the face turns the phone and shifts it in step), so it decides only where no depth did.
+    # The depth excuses such a gain only where it carries a real part of the prediction: its
+    # share is ‖prediction − gyro‖ / ‖gyro‖ at the chosen offset (0 without parallax).
+    g_i = g[i]
+    excuse = float(np.sqrt(np.sum(wi[:, None] * (gi - g_i) ** 2)
+                           / max(float(np.sum(wi[:, None] * g_i**2)), 1e-18)))  # fmt: skip
+    if not cfg.gain_possible[0] <= gain <= cfg.gain_possible[1] and excuse < cfg.parallax_excuse:
+        findings.append("gain_impossible")
     decisive = set(findings) - {"gain"}
-    if not cfg.gain_possible[0] <= gain <= cfg.gain_possible[1] and not np.any(parallax[i] > 0):
-        decisive.add("gain")
     status = "disagrees" if decisive else "agrees"
     return Agreement(status, score, float(taus[i]), float(r[i]), [float(x) for x in r_axes[i]],
                      float(r_fast[i]), gain, res, video_deg_s, gyro_deg_s, float(taus[j]),
