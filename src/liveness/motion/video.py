@@ -116,6 +116,29 @@ def fit_rotations(
     return delta, np.where(enough, conf, 0.0)
 
 
+def _top_up(
+    gray: np.ndarray, kept: np.ndarray, cfg: MotionConfig, min_dist: int
+) -> np.ndarray | None:
+    """(P, 1, 2) float32: the tracks carried from the last interval, topped up with new corners
+    (OpenCV's Shi–Tomasi) at least min_dist px from them when fewer than
+    cfg.redetect_share × cfg.max_corners are left; None when there are none to track."""
+    import cv2
+
+    if len(kept) >= cfg.redetect_share * cfg.max_corners:
+        return kept
+    mask = None
+    if len(kept):
+        mask = np.full(gray.shape, 255, np.uint8)
+        for x, y in kept.reshape(-1, 2):
+            cv2.circle(mask, (int(x), int(y)), min_dist, 0, -1)
+    new = cv2.goodFeaturesToTrack(
+        gray, cfg.max_corners - len(kept), cfg.corner_quality, min_dist, mask=mask, blockSize=5
+    )
+    if new is None:
+        return kept if len(kept) else None
+    return np.concatenate([kept, new.astype(np.float32)]) if len(kept) else new
+
+
 def video_motion(
     frames: np.ndarray,
     t_ms: np.ndarray,
@@ -123,9 +146,13 @@ def video_motion(
     hfov_deg: float | None = None,
     face_box: tuple[float, float, float, float] | None = None,
 ) -> VideoMotion:
-    """Track corners frame to frame (OpenCV pyramidal Lucas–Kanade, re-detected every frame so
-    each interval has fresh points) and fit each interval's rotation, background and face apart.
+    """Track corners frame to frame (OpenCV pyramidal Lucas–Kanade) and fit each interval's
+    rotation, background and face apart.
 
+    Tracks carry over from one interval to the next, topped up with fresh corners when too few
+    are left (KLT): the strongest few dozen corners followed through the clip measure the
+    rotation better than twice as many re-detected every frame, whose weak half is mostly noise,
+    and cost half as much (docs/MOTION.md, "Tracks that carry over").
     face_box (x0, y0, x1, y1) in the frames' pixels; without it, the page's guide oval.
     hfov_deg: the camera's horizontal field of view when known (meta.json), else cfg's prior.
     """
@@ -145,29 +172,32 @@ def video_motion(
     win = (cfg.lk_window, cfg.lk_window)
     crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.02)
     min_dist = max(3, round(min(gw, gh) / 24))
-    jacs, flows, w0s, segs = [], [], [], []
+    kept = np.zeros((0, 1, 2), np.float32)  # tracks alive at the start of the next interval
+    starts, flows, w0s, segs = [], [], [], []
     for i in range(k):
         tracks.append((np.zeros((0, 2)), np.zeros((0, 2))))
-        p0 = cv2.goodFeaturesToTrack(
-            grays[i], cfg.max_corners, cfg.corner_quality, min_dist, blockSize=5
-        )
+        p0 = _top_up(grays[i], kept, cfg, min_dist)
+        kept = np.zeros((0, 1, 2), np.float32)
         if p0 is None or len(p0) < cfg.min_points:
             continue
         p1, st, err = track(grays[i], grays[i + 1], p0, None, winSize=win, maxLevel=cfg.lk_levels,
                             criteria=crit, minEigThreshold=cfg.lk_min_eig)  # fmt: skip
         ok = st.ravel() == 1
         a, b = p0.reshape(-1, 2)[ok].astype(np.float64), p1.reshape(-1, 2)[ok].astype(np.float64)
+        on = (b[:, 0] >= 0) & (b[:, 1] >= 0) & (b[:, 0] < gw) & (b[:, 1] < gh)
+        kept = p1[ok][on].reshape(-1, 1, 2)  # still in the next frame: tracked from there
         tracks[-1] = (a, b)
-        u, v = a[:, 0] + 0.5, a[:, 1] + 0.5  # pixel centres
-        inside = ((u - oval[0]) / oval[2]) ** 2 + ((v - oval[1]) / oval[3]) ** 2 <= 1.0
-        jacs.append(rotation_jacobian(u, v, gw, gh, f))
+        starts.append(a)
         flows.append(b - a)
         w0s.append(1.0 / (1.0 + err.ravel()[ok].astype(np.float64) / 8.0))
-        segs.append(2 * i + inside)  # segment 2i: the room, 2i + 1: the face region
+        segs.append(np.full(len(a), 2 * i))  # segment 2i: the room, 2i + 1: the face region
     cat = lambda xs, shape: np.concatenate(xs) if xs else np.zeros(shape)  # noqa: E731
-    seg = cat(segs, (0,)).astype(np.int64)
-    delta, c = fit_rotations(cat(jacs, (0, 2, 3)), cat(flows, (0, 2)), cat(w0s, (0,)), seg,
-                             2 * k, cfg)  # fmt: skip
+    a = cat(starts, (0, 2))
+    u, v = a[:, 0] + 0.5, a[:, 1] + 0.5  # pixel centres
+    inside = ((u - oval[0]) / oval[2]) ** 2 + ((v - oval[1]) / oval[3]) ** 2 <= 1.0
+    seg = cat(segs, (0,)).astype(np.int64) + inside
+    delta, c = fit_rotations(rotation_jacobian(u, v, gw, gh, f), cat(flows, (0, 2)),
+                             cat(w0s, (0,)), seg, 2 * k, cfg)  # fmt: skip
     rot, rot_face, conf, conf_face = delta[0::2], delta[1::2], c[0::2], c[1::2]
     t = np.asarray(t_ms, np.float64)
     return VideoMotion(t[:-1], t[1:], rot, conf, rot_face, conf_face, f, (gw, gh), oval, tracks)
