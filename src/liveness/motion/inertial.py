@@ -24,6 +24,12 @@ def gyro_angle(imu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def gyro_over(t: np.ndarray, angle: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
     """(..., 3): a running integral's change over intervals [t0, t1] (ms, any shape), clamped to
     its span (the gyro's turn from gyro_angle, the displacement from device_displacement)."""
+    t0, t1 = np.asarray(t0, np.float64), np.asarray(t1, np.float64)
+    if t0.ndim and t0.shape[-1] > 1 and np.array_equal(t1[..., :-1], t0[..., 1:]):
+        # Back-to-back intervals (frame intervals): each stamp interpolated once, not twice.
+        edges = np.concatenate([t0, t1[..., -1:]], -1)  # (..., K + 1)
+        at = np.stack([np.interp(edges, t, angle[:, j]) for j in range(3)], -1)
+        return at[..., 1:, :] - at[..., :-1, :]
     return np.stack(
         [np.interp(t1, t, angle[:, j]) - np.interp(t0, t, angle[:, j]) for j in range(3)], -1
     )
