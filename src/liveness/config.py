@@ -160,6 +160,11 @@ class MotionConfig:
     min_conf: float = 0.3  # a background fit below this hands the interval to the face region
     face_weight: float = 0.5  # the face moves by itself too: its fits count half
     min_intervals: int = 5
+    # A capture that disagrees is compared again without the intervals whose residual exceeds
+    # outlier_factor × the median one (tracking failures: a spike no hand makes), if they are
+    # at most outlier_share of the intervals (docs/MOTION.md, "Intervals the tracking lost").
+    outlier_factor: float = 4.0
+    outlier_share: float = 0.2
     detail_sigma_ms: float = 120.0  # the slow part is a Gaussian of this width
     detail_share: float = 0.5  # weight of the fast part in the agreement score
     offset_ms: float = 80.0  # genuine clock offset between frame and sensor stamps (searched)

@@ -38,10 +38,12 @@ def _wcorr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.where(den > 1e-18, ab / np.maximum(den, 1e-30), 0.0)
 
 
-def _smoother(tm: np.ndarray, sigma_ms: float) -> np.ndarray:
-    """(K, K) row-normalised Gaussian over interval mid-times: x − S @ x is the fast part."""
-    k = np.exp(-0.5 * ((tm[:, None] - tm[None, :]) / sigma_ms) ** 2)
-    return k / k.sum(1, keepdims=True)
+def _smoother(tm: np.ndarray, sigma_ms: float, use: np.ndarray) -> np.ndarray:
+    """(K, K) row-normalised Gaussian over interval mid-times, over the intervals in `use` (K,)
+    only: x − S @ x is the fast part. An interval the video could not measure (its rotation is
+    0 or noise) must not leak into its neighbours' fast parts."""
+    k = np.exp(-0.5 * ((tm[:, None] - tm[None, :]) / sigma_ms) ** 2) * use[None, :]
+    return k / np.maximum(k.sum(1, keepdims=True), 1e-12)
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Agreement:
     wide_r: float  # the fast part's correlation there
     coverage: float  # share of intervals whose video fit was confident
     findings: list[str]  # codes, see FINDINGS
+    dropped: int = 0  # intervals set aside as tracking failures (cfg.outlier_factor)
     parallax_per_m: list[float] = field(default_factory=lambda: [0.0, 0.0])  # 1/depth: room, face
     video: VideoMotion | None = field(default=None, repr=False)  # what it was measured on
 
@@ -71,8 +74,10 @@ class Agreement:
         if self.status in ("no_sensors", "unreliable", "no_motion"):
             return base
         nums = f"r = {self.r:.2f} at {self.offset_ms:+.0f} ms"
-        extra = "; ".join(FINDINGS[f] for f in self.findings if f in FINDINGS and f != self.status)
-        return f"{base}: {nums}" + (f" ({extra})" if extra else "")
+        extra = [FINDINGS[f] for f in self.findings if f in FINDINGS and f != self.status]
+        if self.dropped:
+            extra.append(f"{self.dropped} frame interval(s) the tracking lost set aside")
+        return f"{base}: {nums}" + (f" ({'; '.join(extra)})" if extra else "")
 
     def to_dict(self) -> dict[str, Any]:
         def rnd(x: float, n: int = 3) -> float | None:
@@ -95,6 +100,7 @@ class Agreement:
             "wide_r": rnd(self.wide_r),
             "coverage": rnd(self.coverage),
             "findings": list(self.findings),
+            "intervals_dropped": self.dropped,
             "parallax_per_m": [rnd(x, 2) for x in self.parallax_per_m],
         }
 
@@ -119,7 +125,7 @@ def _nan_agreement(status: str, video_deg_s: float = np.nan, gyro_deg_s: float =
                    coverage: float = np.nan) -> Agreement:  # fmt: skip
     nan = float("nan")
     return Agreement(status, nan, nan, nan, [nan] * 3, nan, nan, nan, video_deg_s, gyro_deg_s,
-                     nan, nan, coverage, [status], [nan, nan])  # fmt: skip
+                     nan, nan, coverage, [status], parallax_per_m=[nan, nan])  # fmt: skip
 
 
 def _rms_deg_s(rot: np.ndarray, dt_ms: np.ndarray, w: np.ndarray) -> float:
@@ -182,6 +188,27 @@ def _with_parallax(
 
 
 def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agreement:
+    """The video's rotation against the gyro's (see _compare). A capture that disagrees is
+    compared once more without the few intervals whose residual is far above the rest's: a
+    single frame pair where the tracking failed (a spike no hand makes) can otherwise sink a
+    genuine capture's correlation. At most cfg.outlier_share of the intervals may go, so a
+    stream that does not follow the phone stays one that does not."""
+    a, resid = _compare(vm, imu, cfg, None)
+    if a.status != "disagrees" or resid is None:
+        return a
+    e, use = resid
+    med = float(np.median(e[use])) if use.any() else 0.0
+    bad = use & (e > cfg.outlier_factor * med)
+    if med <= 0 or not 0 < bad.sum() <= cfg.outlier_share * use.sum():
+        return a
+    b, _ = _compare(vm, imu, cfg, bad)
+    b.dropped = int(bad.sum())
+    return b
+
+
+def _compare(
+    vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig, drop: np.ndarray | None
+) -> tuple[Agreement, tuple[np.ndarray, np.ndarray] | None]:
     """The video's rotation against the gyro's over the same intervals, the clock offset searched
     (within cfg.offset_ms: genuine; to cfg.wide_ms: to find a shifted stream).
 
@@ -189,6 +216,9 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
     face shows less turn in the background than a turn in place) and mixed by where the phone
     turned; the same on the fast part (what is left after a cfg.detail_sigma_ms smoothing:
     sway, tremor, the onsets of moves), which nobody can copy from a recording of another move.
+    drop (K,): intervals left out of the comparison. Also returns each interval's residual
+    ‖video − gain·prediction‖ at the chosen offset and which intervals entered (K,) each, or
+    None where no comparison was made.
     """
     dt = vm.t1_ms - vm.t0_ms
     # Per interval: the background's fit where it is confident, else the face region's.
@@ -198,8 +228,10 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
     ok = w >= cfg.min_conf * cfg.face_weight
     coverage = float(ok.mean()) if len(ok) else 0.0
     video_deg_s = _rms_deg_s(rot[ok], dt[ok], np.ones(int(ok.sum()))) if ok.any() else float("nan")
+    if drop is not None:
+        ok = ok & ~drop  # measured, but left out of the comparison
     if imu is None or len(imu) < 2:
-        return _nan_agreement("no_sensors", video_deg_s, coverage=coverage)
+        return _nan_agreement("no_sensors", video_deg_s, coverage=coverage), None
     t_imu, angle = gyro_angle(imu)
     inside = (vm.t0_ms >= t_imu[0]) & (vm.t1_ms <= t_imu[-1])
     g0 = gyro_over(t_imu, angle, vm.t0_ms, vm.t1_ms)
@@ -207,9 +239,9 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
         _rms_deg_s(g0[inside], dt[inside], np.ones(int(inside.sum()))) if inside.any() else 0.0
     )
     if ok.sum() < cfg.min_intervals:
-        return _nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage)
+        return _nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage), None
     if gyro_deg_s < cfg.min_motion_deg_s and video_deg_s < cfg.min_motion_deg_s:
-        return _nan_agreement("no_motion", video_deg_s, gyro_deg_s, coverage)
+        return _nan_agreement("no_motion", video_deg_s, gyro_deg_s, coverage), None
     # Every offset at once: taus (O,), the gyro over each shifted interval g (O, K, 3).
     taus = np.arange(-cfg.wide_ms, cfg.wide_ms + 1e-9, cfg.step_ms)
     a, b = vm.t0_ms[None] + taus[:, None], vm.t1_ms[None] + taus[:, None]
@@ -222,7 +254,7 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
     if cfg.translation:
         t_acc, disp = device_displacement(imu)
         pred, parallax = _with_parallax(rot, use_bg, g, gyro_over(t_acc, disp, a, b), ww, cfg)
-    smooth = _smoother(0.5 * (vm.t0_ms + vm.t1_ms), cfg.detail_sigma_ms)
+    smooth = _smoother(0.5 * (vm.t0_ms + vm.t1_ms), cfg.detail_sigma_ms, ok)
     fast_v = rot - smooth @ rot
     fast_p = pred - smooth @ pred  # (K, K) @ (O, K, 3), batched
     # Axes weigh by where either side moved: mixed by the prediction alone, a video turning
@@ -233,7 +265,7 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
     r_fast = np.sum(mix * _wcorr(np.broadcast_to(fast_v, g.shape), fast_p, ww), -1)
     s = np.where(valid, cfg.detail_share * r_fast + (1 - cfg.detail_share) * r, -np.inf)
     if not valid.any():
-        return _nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage)
+        return _nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage), None
     near = valid & (np.abs(taus) <= cfg.offset_ms + 1e-9)
     i = int(np.argmax(np.where(near, s, -np.inf))) if near.any() else int(np.argmax(s))
     # Where the streams line up is told by the fast part (the slow part's correlation is
@@ -287,10 +319,11 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
         findings.append("gain_impossible")
     decisive = set(findings) - {"gain"}
     status = "disagrees" if decisive else "agrees"
+    resid = np.sqrt(np.sum((rot - gain * gi) ** 2, 1))
     return Agreement(status, score, float(taus[i]), float(r[i]), [float(x) for x in r_axes[i]],
                      float(r_fast[i]), gain, res, video_deg_s, gyro_deg_s, float(taus[j]),
                      float(r_fast[j]), coverage, findings,
-                     [float(x) for x in parallax[i]])  # fmt: skip
+                     parallax_per_m=[float(x) for x in parallax[i]]), (resid, wi > 0)  # fmt: skip
 
 
 def agreement(

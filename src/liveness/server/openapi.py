@@ -155,6 +155,12 @@ SCHEMAS: dict[str, Any] = {
                     "agrees": {"type": "boolean"},
                     "words": STR,
                     "findings": {"type": "array", "items": STR},
+                    "intervals_dropped": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "frame intervals set aside as tracking failures before "
+                        "the comparison (at most a fifth of them)",
+                    },
                     "parallax_per_m": {
                         "type": "array",
                         "items": {"type": ["number", "null"]},

@@ -180,7 +180,8 @@ function motionDetails(m) {
   return [
     ["Motion r", `per axis ${perAxis}; fast part ${fmt(m.r_detail, 2)}; agreement ${fmt(m.score, 2)}`],
     ["Turn rate", `video ${fmt(m.video_deg_s, 1)} °/s, phone ${fmt(m.gyro_deg_s, 1)} °/s; ` +
-      `residual ${fmt(m.residual, 2)}; coverage ${fmt(m.coverage, 2)}`],
+      `residual ${fmt(m.residual, 2)}; coverage ${fmt(m.coverage, 2)}` +
+      (m.intervals_dropped > 0 ? `; ${m.intervals_dropped} lost interval(s) set aside` : "")],
     ["Parallax", Array.isArray(m.parallax_per_m)
       ? `room ${fmt(m.parallax_per_m[0], 1)} /m, face ${fmt(m.parallax_per_m[1], 1)} /m ` +
         "(the phone's translation seen at depth)" : ""],
