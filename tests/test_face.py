@@ -146,7 +146,7 @@ def test_live_clips_pass(detector: FaceDetector, live_clips: list[np.ndarray]) -
         assert frames.shape[1:] == (128, 96, 3)
         check = face_check(frames, detector)
         assert check.ok, check.reason
-        assert check.probes == 5 and check.hits >= 2 and check.best_score >= 0.5
+        assert check.hits == 2 <= check.probes <= 5 and check.best_score >= 0.5  # stops at 2
         for face in detector.detect(frames[0]):  # boxes come back in px of the 96×128 frame
             x0, y0, x1, y1 = face.box
             assert -20 < x0 < x1 < 116 and -20 < y0 < y1 < 148

@@ -203,6 +203,7 @@ def face_check(
     threshold: float = 0.5,
     min_hits: int = 2,
     zoom_out: tuple[float, ...] = ZOOM_OUT,
+    stop_early: bool = True,
 ) -> FaceCheck:
     """Look at `probes` evenly spaced frames of (T, H, W, 3) uint8, first to last.
 
@@ -210,19 +211,22 @@ def face_check(
     inside the central min(H, W) square, which is what the liveness model looks at, in the whole
     frame or in one of its `zoom_out` views. Two hits in five frames, not one in three: the
     extra views find more faces, and a wall or noise that fools one frame seldom fools two.
+    With `stop_early` it stops at the `min_hits`-th hit (the answer cannot change after it), so
+    a capture with a face usually costs two detector runs; `probes` in the result counts the
+    frames looked at (all of them without `stop_early`: hits then counts every frame with a face).
     """
     t = len(frames)
     if t == 0 or probes < 1:
         return FaceCheck(False, 0, 0, 0.0, "no frames to check")
     idx = probe_indices(t, probes)
-    hits = outside = 0
+    hits = outside = n = 0
     best = 0.0
     for i in idx:
         hit, out, top = probe_frame(frames[i], detector, threshold, zoom_out)
         best = max(best, top)
-        hits += hit
-        outside += out
-    n = len(idx)
+        hits, outside, n = hits + hit, outside + out, n + 1
+        if stop_early and hits >= min_hits:
+            break
     if hits >= min_hits:
         reason = f"face found in {hits} of {n} frames checked (best score {best:.2f})"
     elif hits == 0 and outside == 0:
