@@ -173,7 +173,7 @@ def video_motion(
     crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.02)
     min_dist = max(3, round(min(gw, gh) / 24))
     kept = np.zeros((0, 1, 2), np.float32)  # tracks alive at the start of the next interval
-    starts, flows, w0s, segs = [], [], [], []
+    w0s = []
     for i in range(k):
         tracks.append((np.zeros((0, 2)), np.zeros((0, 2))))
         p0 = _top_up(grays[i], kept, cfg, min_dist)
@@ -187,17 +187,16 @@ def video_motion(
         on = (b[:, 0] >= 0) & (b[:, 1] >= 0) & (b[:, 0] < gw) & (b[:, 1] < gh)
         kept = p1[ok][on].reshape(-1, 1, 2)  # still in the next frame: tracked from there
         tracks[-1] = (a, b)
-        starts.append(a)
-        flows.append(b - a)
         w0s.append(1.0 / (1.0 + err.ravel()[ok].astype(np.float64) / 8.0))
-        segs.append(np.full(len(a), 2 * i))  # segment 2i: the room, 2i + 1: the face region
-    cat = lambda xs, shape: np.concatenate(xs) if xs else np.zeros(shape)  # noqa: E731
-    a = cat(starts, (0, 2))
+    # All intervals' points at once: starts a, ends b (N, 2); segment 2i is interval i's room,
+    # 2i + 1 its face region.
+    a = np.concatenate([np.zeros((0, 2)), *(x for x, _ in tracks)])  # (one frame: no intervals)
+    b = np.concatenate([np.zeros((0, 2)), *(y for _, y in tracks)])
     u, v = a[:, 0] + 0.5, a[:, 1] + 0.5  # pixel centres
     inside = ((u - oval[0]) / oval[2]) ** 2 + ((v - oval[1]) / oval[3]) ** 2 <= 1.0
-    seg = cat(segs, (0,)).astype(np.int64) + inside
-    delta, c = fit_rotations(rotation_jacobian(u, v, gw, gh, f), cat(flows, (0, 2)),
-                             cat(w0s, (0,)), seg, 2 * k, cfg)  # fmt: skip
+    seg = np.repeat(2 * np.arange(k), [len(x) for x, _ in tracks]) + inside
+    w0 = np.concatenate(w0s) if w0s else np.zeros(0)
+    delta, c = fit_rotations(rotation_jacobian(u, v, gw, gh, f), b - a, w0, seg, 2 * k, cfg)
     rot, rot_face, conf, conf_face = delta[0::2], delta[1::2], c[0::2], c[1::2]
     t = np.asarray(t_ms, np.float64)
     return VideoMotion(t[:-1], t[1:], rot, conf, rot_face, conf_face, f, (gw, gh), oval, tracks)
