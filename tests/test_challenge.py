@@ -21,7 +21,7 @@ from liveness.challenge import (
     video_agrees,
 )
 from liveness.config import SynthConfig
-from liveness.face import FaceDetector
+from liveness.face import Face, FaceDetector
 from liveness.motion import VideoMotion, focal_px, rotation_jacobian
 from liveness.synth.atlas import sample_atlas
 from liveness.synth.capture import live_capture
@@ -199,3 +199,26 @@ def test_with_sensors_the_video_must_turn_the_asked_way(video_rate: float, follo
     j = video_agrees(judge_imu("left", imu, t, 5.0), vm, "left", frames, t, 5.0, FaceLess())
     assert j.judged_from == "imu+video" and j.followed is followed, j.detail
     assert "video_along_deg" in j.steps[0]
+
+
+def test_face_rotation_reuses_known_detections() -> None:
+    """Frames the face check already scanned are not scanned again, and the turn is the same."""
+    det = FaceDetector()
+    frames = _render(1, TOWARD["left"], None)
+    t_ms = np.linspace(0.0, 2000.0, len(frames))
+    scanned: list[int] = []
+
+    class Counting:
+        def scan(self, frame: np.ndarray, min_score: float) -> tuple[list[Face], float]:
+            scanned.append(
+                next(i for i in range(len(frames)) if np.shares_memory(frame, frames[i]))
+            )
+            return det.scan(frame, min_score)
+
+    fresh = face_rotation(frames, t_ms, 1, Counting())
+    first = sorted(scanned)
+    known = {0: det.scan(frames[0], 0.5)[0], len(frames) - 1: det.scan(frames[-1], 0.5)[0]}
+    scanned.clear()
+    again = face_rotation(frames, t_ms, 1, Counting(), known)
+    np.testing.assert_array_equal(again, fresh)
+    assert sorted(scanned) == [i for i in first if i not in known] and len(scanned) < len(first)

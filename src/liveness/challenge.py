@@ -6,7 +6,7 @@ import functools
 import itertools
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,11 +186,20 @@ def video_rotation(
 
 FACE_LEVER = 1.6  # nose tip to ear midpoint depth, inter-eye distances (face.pose_proxies)
 FACE_FRAMES = 10  # most frames scanned for the face per capture (BlazeFace: ~1-2 ms each)
+FACE_SCORE = 0.5  # the face check's threshold too, so its detections can be reused
 
 
-def face_rotation(frames: np.ndarray, t_ms: np.ndarray, n_steps: int, detector: Any) -> np.ndarray:
+def face_rotation(
+    frames: np.ndarray,
+    t_ms: np.ndarray,
+    n_steps: int,
+    detector: Any,
+    known: Mapping[int, list[Any]] | None = None,
+) -> np.ndarray:
     """Per step (n_steps, 2): the turn (rx, ry) in degrees of the camera's view of the face,
     from BlazeFace keypoints on a few frames at the steps' time-slot edges; NaN without a face.
+    `known`: frames already scanned whole at score >= FACE_SCORE (the face check's
+    FaceCheck.faces), by index; the detector runs only on the others.
 
     Orbiting the phone to the user's left, or the user turning their head to their right in
     front of a fixed camera, shows more of their left cheek: the nose moves toward image −u
@@ -209,7 +218,7 @@ def face_rotation(frames: np.ndarray, t_ms: np.ndarray, n_steps: int, detector: 
         near = np.argsort(np.abs(t - edge), kind="stable")[:per_edge]
         got = []
         for i in near:
-            faces, _ = detector.scan(frames[i], 0.5)
+            faces = known[i] if known and i in known else detector.scan(frames[i], FACE_SCORE)[0]
             if faces:
                 got.append(pose_proxies(faces[0].keypoints))
         if got:
@@ -227,17 +236,27 @@ def _detector() -> tuple[Any, threading.Lock]:
     return FaceDetector(), threading.Lock()
 
 
-def face_turns(frames: np.ndarray, t_ms: np.ndarray, n_steps: int, detector: Any) -> np.ndarray:
+def face_turns(
+    frames: np.ndarray,
+    t_ms: np.ndarray,
+    n_steps: int,
+    detector: Any,
+    known: Mapping[int, list[Any]] | None = None,
+) -> np.ndarray:
     """face_rotation with the given detector, or the judge's own one under its lock."""
     if detector is not None:
-        return face_rotation(frames, t_ms, n_steps, detector)
+        return face_rotation(frames, t_ms, n_steps, detector, known)
     det, lock = _detector()
     with lock:
-        return face_rotation(frames, t_ms, n_steps, det)
+        return face_rotation(frames, t_ms, n_steps, det, known)
 
 
 def video_cues(
-    frames: np.ndarray, t_ms: np.ndarray, n_steps: int, detector: Any = None
+    frames: np.ndarray,
+    t_ms: np.ndarray,
+    n_steps: int,
+    detector: Any = None,
+    known: Mapping[int, list[Any]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per step (n_steps, 2) turns (rx, ry) in degrees: the face's view (face_rotation) and the
     background's rotation (video_rotation), the latter scaled up by 1 / VIDEO_TURN_SHARE."""
@@ -245,7 +264,7 @@ def video_cues(
     edges = np.linspace(t[0], t[-1], n_steps + 1)
     at = np.column_stack([np.interp(edges, t, cum[:, k]) for k in range(2)])
     background = np.degrees(np.diff(at, axis=0)) / VIDEO_TURN_SHARE
-    return face_turns(frames, t_ms, n_steps, detector), background
+    return face_turns(frames, t_ms, n_steps, detector, known), background
 
 
 def judge_cues(cid: str, face: np.ndarray, background: np.ndarray, min_deg: float) -> Judgement:
@@ -281,10 +300,16 @@ def judge_cues(cid: str, face: np.ndarray, background: np.ndarray, min_deg: floa
 
 
 def judge_video(
-    cid: str, frames: np.ndarray, frame_t_ms: np.ndarray, min_deg: float, detector: Any = None
+    cid: str,
+    frames: np.ndarray,
+    frame_t_ms: np.ndarray,
+    min_deg: float,
+    detector: Any = None,
+    known: Mapping[int, list[Any]] | None = None,
 ) -> Judgement:
     """Without sensors: from the view of the face and the background's rotation (judge_cues)."""
-    face, background = video_cues(frames, frame_t_ms, len(parse_challenge(cid)), detector)
+    n_steps = len(parse_challenge(cid))
+    face, background = video_cues(frames, frame_t_ms, n_steps, detector, known)
     return judge_cues(cid, face, background, min_deg)
 
 
@@ -299,6 +324,7 @@ def video_agrees(
     frame_t_ms: np.ndarray,
     min_deg: float,
     detector: Any = None,
+    known: Mapping[int, list[Any]] | None = None,
 ) -> Judgement:
     """With sensors, the gyro's judgement stands only if the video turned the same way in each
     step: the room behind the user by at least VIDEO_AGREE_SHARE of the gyro's turn (from the
@@ -320,7 +346,7 @@ def video_agrees(
         row["video_along_deg"] = round(along, 2)
         if not ok:
             if face is None:
-                face = face_turns(frames, frame_t_ms, len(steps), detector)
+                face = face_turns(frames, frame_t_ms, len(steps), detector, known)
             f_along = float(face[k] @ e) if np.all(np.isfinite(face[k])) else float("nan")
             row["face_along_deg"] = round(f_along, 2) if np.isfinite(f_along) else None
             ok = bool(np.isfinite(f_along) and f_along >= min_deg * FACE_MIN_SHARE)
@@ -342,17 +368,19 @@ def judge(
     imu: np.ndarray | None,
     min_deg: float,
     motion: Agreement | None = None,
+    known: Mapping[int, list[Any]] | None = None,
 ) -> Judgement:
     """From the gyro when the capture has sensors, else from the video alone. Given the capture's
     motion agreement, the video must also turn each step's way (video_agrees) and follow the
-    gyro as a whole (motion.status "agrees"): the gyro rows alone are the client's word."""
+    gyro as a whole (motion.status "agrees"): the gyro rows alone are the client's word.
+    `known`: the face check's whole-frame detections by frame index (FaceCheck.faces), reused."""
     if imu is not None:
         judged = judge_imu(cid, imu, frame_t_ms, min_deg)
         if motion is None or motion.video is None:
             return judged
-        judged = video_agrees(judged, motion.video, cid, frames, frame_t_ms, min_deg)
+        judged = video_agrees(judged, motion.video, cid, frames, frame_t_ms, min_deg, known=known)
         if motion.status != "agrees":
             judged.followed = False
             judged.detail = f"not followed: {motion.words()}; " + judged.detail.split(": ", 1)[-1]
         return judged
-    return judge_video(cid, frames, frame_t_ms, min_deg)
+    return judge_video(cid, frames, frame_t_ms, min_deg, known=known)

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from liveness.config import GRAVITY
+from liveness.frames import decode_rgb
 
 MIN_FRAMES = 8  # the contract's minimum
 MAX_FRAMES = 900  # 30 s at 30 fps: the contract asks ~2 s; bounds memory before decoding
@@ -100,11 +101,13 @@ def _frame_files(frames_dir: Path) -> dict[int, Path]:
 
 def _load_frames(files: list[Path]) -> np.ndarray:
     """Decode frames after checking sizes from headers; returns (T, H, W, 3) uint8."""
-    sizes = []
+    sizes, formats, modes = [], [], []
     for p in files:
         try:
             with Image.open(p, formats=IMAGE_FORMATS) as im:
                 sizes.append(im.size)  # header only: nothing decoded yet
+                formats.append(str(im.format))
+                modes.append(im.mode)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
             raise ClipError(f"{p}: unreadable image: {e}") from e
         w, h = sizes[-1]
@@ -119,9 +122,8 @@ def _load_frames(files: list[Path]) -> np.ndarray:
     out = np.empty((len(files), h, w, 3), dtype=np.uint8)
     for i, p in enumerate(files):
         try:
-            with Image.open(p, formats=IMAGE_FORMATS) as im:
-                # Grayscale, palette, RGBA (alpha dropped), CMYK all become RGB.
-                out[i] = np.asarray(im.convert("RGB"))
+            # Grayscale, palette, RGBA (alpha dropped), CMYK all become RGB.
+            out[i] = decode_rgb(p.read_bytes(), formats[i], modes[i])
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
             raise ClipError(f"{p}: corrupt image: {e}") from e
     return out

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 MODEL_PATH = Path(__file__).parent / "models" / "face_detection_short_range.tflite"
 SIZE = 128  # the model's input side, px
@@ -53,6 +52,9 @@ class FaceCheck:
     probes: int  # frames actually looked at
     best_score: float  # best anchor score over the probed frames and views, wherever it lies
     reason: str
+    # Each probed frame's whole-frame detections at the check's threshold, by frame index: the
+    # challenge judge reuses them instead of running the detector on those frames again.
+    faces: dict[int, list[Face]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,11 @@ def letterbox(frame: np.ndarray, fit: float = 1.0) -> tuple[np.ndarray, Letterbo
     h, w = frame.shape[:2]
     s = round(SIZE * fit) / max(h, w)
     nw, nh = max(1, round(w * s)), max(1, round(h * s))
-    img = frame if (nw, nh) == (w, h) else np.asarray(Image.fromarray(frame).resize((nw, nh)))
+    img = frame
+    if (nw, nh) != (w, h):
+        import cv2  # area averaging: antialiased like Pillow's resize, 3x cheaper
+
+        img = cv2.resize(np.ascontiguousarray(frame), (nw, nh), interpolation=cv2.INTER_AREA)
     canvas = np.zeros((SIZE, SIZE, 3), np.uint8)
     ox, oy = (SIZE - nw) // 2, (SIZE - nh) // 2
     canvas[oy : oy + nh, ox : ox + nw] = img
@@ -174,26 +180,33 @@ def in_guide(box: tuple[float, float, float, float], height: int, width: int) ->
 
 
 def probe_indices(n: int, probes: int = 5) -> np.ndarray:
-    """The frames face_check looks at: `probes` evenly spaced, first to last (sorted, unique)."""
-    return np.unique(np.linspace(0, n - 1, min(probes, n)).round().astype(int))
+    """The frames face_check looks at, in the order it looks: `probes` evenly spaced from first
+    to last (unique), the first and the last before the ones between. The order cannot change
+    the answer; it makes the two frames the challenge judge always needs the ones looked at."""
+    idx = np.unique(np.linspace(0, n - 1, min(probes, n)).round().astype(int))
+    return np.concatenate([idx[:1], idx[-1:], idx[1:-1]]) if len(idx) > 1 else idx
 
 
 def probe_frame(
     frame: np.ndarray, detector: FaceDetector, threshold: float, zoom_out: tuple[float, ...]
-) -> tuple[bool, bool, float]:
-    """(face in the guide, a face only outside it, best anchor score) of one probed frame.
+) -> tuple[bool, bool, float, list[Face]]:
+    """(face in the guide, a face only outside it, best anchor score, the whole-frame view's
+    faces) of one probed frame.
 
     The whole-frame view first; the zoomed-out views only while no face is in the guide, so a
     frame the current view accepts costs one inference.
     """
     outside, best = False, 0.0
+    whole: list[Face] = []
     for fit in (1.0, *zoom_out):
         faces, top = detector.scan(frame, threshold, fit)
+        if fit == 1.0:
+            whole = faces
         best = max(best, top)
         if any(in_guide(f.box, *frame.shape[:2]) for f in faces):
-            return True, False, best
+            return True, False, best, whole
         outside |= bool(faces)
-    return False, outside, best
+    return False, outside, best, whole
 
 
 def face_check(
@@ -205,7 +218,8 @@ def face_check(
     zoom_out: tuple[float, ...] = ZOOM_OUT,
     stop_early: bool = True,
 ) -> FaceCheck:
-    """Look at `probes` evenly spaced frames of (T, H, W, 3) uint8, first to last.
+    """Look at `probes` evenly spaced frames of (T, H, W, 3) uint8 (probe_indices: the first
+    and the last, then those between).
 
     ok when at least `min_hits` of them show a face scoring >= threshold whose box lies mostly
     inside the central min(H, W) square, which is what the liveness model looks at, in the whole
@@ -221,8 +235,9 @@ def face_check(
     idx = probe_indices(t, probes)
     hits = outside = n = 0
     best = 0.0
+    seen: dict[int, list[Face]] = {}
     for i in idx:
-        hit, out, top = probe_frame(frames[i], detector, threshold, zoom_out)
+        hit, out, top, seen[int(i)] = probe_frame(frames[i], detector, threshold, zoom_out)
         best = max(best, top)
         hits, outside, n = hits + hit, outside + out, n + 1
         if stop_early and hits >= min_hits:
@@ -237,7 +252,7 @@ def face_check(
         reason = f"face outside the guide oval (in {outside} of {n} frames checked)"
     else:
         reason = f"face found in only {hits} of {n} frames checked (need {min_hits})"
-    return FaceCheck(hits >= min_hits, hits, n, best, reason)
+    return FaceCheck(hits >= min_hits, hits, n, best, reason, seen)
 
 
 def pose_proxies(keypoints: np.ndarray) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from liveness.backends import Backend, open_backend
 from liveness.clip import Clip, ClipError, read_clip
 from liveness.config import LivenessConfig
 from liveness.decision import decide
-from liveness.face import FaceCheck, FaceDetector, face_check
+from liveness.face import Face, FaceCheck, FaceDetector, face_check
 from liveness.motion import Agreement, agreement
 from liveness.preprocess import preprocess_clip
 
@@ -76,15 +76,21 @@ class Predictor:
         return out
 
     def assess(
-        self, clip: Clip, timing: dict[str, float] | None = None
+        self,
+        clip: Clip,
+        timing: dict[str, float] | None = None,
+        faces: dict[int, list[Face]] | None = None,
     ) -> tuple[dict[str, Any], Agreement | None]:
         """The whole verdict for one capture: face check, network, motion agreement, policy;
         and the agreement itself (None without sensors or without a face). A capture without a
         face is refused {"live": false, "rejected": "no_face", "error"}. `timing`, when given,
         receives the seconds spent in "model" (face check, preprocessing, network) and
-        "motion"."""
+        "motion"; `faces` the face check's whole-frame detections by frame index
+        (FaceCheck.faces, for the challenge judge)."""
         t0 = time.perf_counter()
         fc = self.check_face(clip)
+        if fc is not None and faces is not None:
+            faces.update(fc.faces)
         if fc is not None and not fc.ok:
             return {"live": False, "rejected": "no_face", "error": fc.reason}, None
         item = preprocess_clip(clip, self.config.preprocess)

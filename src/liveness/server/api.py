@@ -135,14 +135,15 @@ def check(session_id: str) -> Any:
         clip = parse_check(request.mimetype, files, form, st.settings)
         t_decode = time.perf_counter() - t0
         timing: dict[str, float] = {}
+        faces: dict[int, Any] = {}  # the face check's detections, reused by the judge
         with st.model_lock:  # the one decision path `liveness predict` uses too
-            result, motion = predictor.assess(clip, timing)
+            result, motion = predictor.assess(clip, timing, faces)
         if result.get("rejected") == "no_face":
             raise ApiError(422, "no_face", f"no face in the guide oval: {result['error']}")
         t_model, t_motion = timing["model"], timing["motion"]
         t0 = time.perf_counter()
         judged = ch.judge(
-            cid, clip.frames, clip.frame_t_ms, clip.imu, st.settings.min_turn_deg, motion
+            cid, clip.frames, clip.frame_t_ms, clip.imu, st.settings.min_turn_deg, motion, faces
         )
         t_challenge = time.perf_counter() - t0
         reasons = list(result["reasons"])

@@ -15,6 +15,7 @@ from werkzeug.datastructures import FileStorage
 
 from liveness.clip import Clip, ClipError, validate_clip
 from liveness.config import GRAVITY
+from liveness.frames import decode_rgb
 from liveness.server.errors import ApiError
 from liveness.server.settings import ServerSettings
 
@@ -111,8 +112,9 @@ def part_type(k: int, part: FileStorage) -> str:
     return mimetype
 
 
-def _open(k: int, part: FileStorage, max_pixels: int) -> tuple[bytes, str, tuple[int, int]]:
-    """Check one frame part's declared type, magic bytes and header size; nothing decoded."""
+def _open(k: int, part: FileStorage, max_pixels: int) -> tuple[bytes, str, str, tuple[int, int]]:
+    """Check one frame part's declared type, magic bytes and header size; nothing decoded.
+    Returns (bytes, format, Pillow mode, (width, height))."""
     mimetype = part_type(k, part)
     fmt, magic = FORMATS[mimetype]
     data = part.read()
@@ -120,7 +122,7 @@ def _open(k: int, part: FileStorage, max_pixels: int) -> tuple[bytes, str, tuple
         raise ApiError(400, "bad_frame", f"frame {k}: declared {mimetype} but is not a {fmt} file")
     try:
         with Image.open(io.BytesIO(data), formats=[fmt]) as im:
-            size = im.size  # from the header only
+            size, mode = im.size, im.mode  # from the header only
     except Image.DecompressionBombError:
         raise ApiError(413, "frame_too_large", f"frame {k}: too many pixels") from None
     except (OSError, SyntaxError, ValueError) as e:
@@ -130,32 +132,32 @@ def _open(k: int, part: FileStorage, max_pixels: int) -> tuple[bytes, str, tuple
             413, "frame_too_large",
             f"frame {k}: {size[0]}x{size[1]} exceeds {max_pixels} pixels",
         )  # fmt: skip
-    return data, fmt, size
+    return data, fmt, mode, size
 
 
 def open_frames(
     parts: list[FileStorage], max_pixels: int
-) -> tuple[list[tuple[bytes, str]], tuple[int, int]]:
+) -> tuple[list[tuple[bytes, str, str]], tuple[int, int]]:
     """Check every frame part's type, magic bytes and header size (nothing decoded) and that
-    all frames share one size; returns (bytes, format) per frame and the (width, height)."""
+    all frames share one size; returns (bytes, format, mode) per frame and the (width, height)."""
     heads = [_open(k, p, max_pixels) for k, p in enumerate(parts)]
-    w, h = heads[0][2]
-    for k, (_, _, size) in enumerate(heads):
+    w, h = heads[0][3]
+    for k, (_, _, _, size) in enumerate(heads):
         if size != (w, h):
             raise ApiError(
                 422, "frame_size_mismatch",
                 f"frame {k}: {size[0]}x{size[1]} differs from frame 0 ({w}x{h})",
             )  # fmt: skip
-    return [(data, fmt) for data, fmt, _ in heads], (w, h)
+    return [(data, fmt, mode) for data, fmt, mode, _ in heads], (w, h)
 
 
-def decode_into(out: np.ndarray, heads: list[tuple[bytes, str]], which: Iterable[int]) -> None:
-    """Decode frames `which` into out (T, H, W, 3) uint8 RGB."""
+def decode_into(out: np.ndarray, heads: list[tuple[bytes, str, str]], which: Iterable[int]) -> None:
+    """Decode frames `which` into out (T, H, W, 3) uint8 RGB (liveness.frames.decode_rgb, the
+    decoder clips on disk use too)."""
     for k in which:
-        data, fmt = heads[k]
+        data, fmt, mode = heads[k]
         try:
-            with Image.open(io.BytesIO(data), formats=[fmt]) as im:
-                out[k] = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
+            out[k] = decode_rgb(data, fmt, mode)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
             raise ApiError(400, "bad_frame", f"frame {k}: corrupt {fmt} data ({e})") from None
 
