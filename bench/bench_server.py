@@ -1,8 +1,10 @@
 """End-to-end check latency over HTTP vs the model alone, throughput, RSS per worker.
 
 Usage: python bench/bench_server.py [--clips 6] [--requests 40] [--seconds 15] [--workers 2]
-Starts `liveness serve --workers N` on a free loopback port (rate limit off), sends rendered
-320x240 captures (what the page sends) and prints a markdown report (latest: docs/PERFORMANCE.md).
+    [--challenge left]
+Starts `liveness serve --workers N` on a free loopback port (rate limit off, the one challenge
+drawn), sends rendered 320x240 captures that follow it (what the page sends) and prints a
+markdown report (latest: docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from PIL import Image
 
 from liveness.clip import Clip
 from liveness.config import SynthConfig
+from liveness.frames import decode_rgb
 from liveness.predict import load_predictor
 from liveness.preprocess import preprocess_clip
 from liveness.synth.sequence import render_sequence
@@ -107,12 +110,13 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--model", default=None)
+    ap.add_argument("--challenge", default="left", help="the one challenge drawn (e.g. left-up)")
     ap.add_argument("--out", default=None, help="also write the report (markdown) here")
     args = ap.parse_args()
     cfg = SynthConfig(width=240, height=320)
     clips, uploads, encoded = [], [], []
     for s in range(args.clips):
-        r = render_sequence(["left"], 500 + s, cfg=cfg)
+        r = render_sequence(args.challenge.split("-"), 500 + s, cfg=cfg)
         enc = [jpeg(f) for f in r.frames]
         dec = np.stack([np.asarray(Image.open(io.BytesIO(d)).convert("RGB")) for d in enc])
         clip = Clip(dec, r.frame_t_ms, r.imu)
@@ -129,7 +133,7 @@ def main() -> None:
     def model_path(enc: list[bytes], c: Clip) -> tuple[float, float]:
         """(decode + decision path, network alone) in seconds."""
         t0 = time.perf_counter()
-        frames = np.stack([np.asarray(Image.open(io.BytesIO(e), formats=["JPEG"])) for e in enc])
+        frames = np.stack([decode_rgb(e, "JPEG") for e in enc])  # the service's decoder
         clip = Clip(frames, c.frame_t_ms, c.imu)
         pred.assess(clip)
         t1 = time.perf_counter()
@@ -145,7 +149,7 @@ def main() -> None:
     port = _free_port()
     db = Path(tempfile.mkdtemp()) / "sessions.sqlite3"
     cmd = [sys.executable, "-m", "liveness.cli", "serve", "--port", str(port),
-           "--workers", str(args.workers), "--rate-limit", "0", "--challenges", "left",
+           "--workers", str(args.workers), "--rate-limit", "0", "--challenges", args.challenge,
            "--sessions", f"sqlite:///{db}"]  # fmt: skip
     cmd += ["--model", args.model] if args.model else []
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -211,10 +215,10 @@ def main() -> None:
         f"Python {platform.python_version()}, model `{Path(pred.source).name}` "
         f"({type(pred.backend).__name__}).\n\n"
         f"Command: `{command.strip()}`\n\n"
-        f"Uploads: {args.clips} rendered 240x320 captures, ~{len(clips[0].frame_t_ms)} JPEG "
-        f"frames + IMU each, {kb:.0f} KiB per check on average. One check = session POST + "
-        "check POST; latencies are of the check POST only, client and server on one machine "
-        "(they compete for the same cores).\n\n" + table
+        f"Uploads: {args.clips} rendered 240x320 captures of the challenge `{args.challenge}`, "
+        f"~{len(clips[0].frame_t_ms)} JPEG frames + IMU each, {kb:.0f} KiB per check on average. "
+        "One check = session POST + check POST; latencies are of the check POST only, client "
+        "and server on one machine (they compete for the same cores).\n\n" + table
     )
     if args.out:
         Path(args.out).write_text(text)
