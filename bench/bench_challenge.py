@@ -15,17 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from liveness.challenge import (
-    VIDEO_TURN_SHARE,
-    _judge,
-    challenge_set,
-    judge_cues,
-    judge_imu,
-    parse_challenge,
-    video_cues,
-)
+from liveness.challenge import challenge_set, judge_imu, judge_turns, parse_challenge
 from liveness.config import SynthConfig
 from liveness.face import FaceDetector
+from liveness.judge import VIDEO_TURN_SHARE, judge_cues, video_cues
 from liveness.synth.atlas import sample_atlas
 from liveness.synth.capture import live_capture
 from liveness.synth.scene import Person
@@ -136,7 +129,7 @@ def main() -> None:
                         "imu": judge_imu(other, imu, t_ms, MIN_DEG).followed if imu is not None
                         else None,
                         # The old rule: background turn x VIDEO_TURN_SHARE against 0.4 x min.
-                        judges[1]: _judge(
+                        judges[1]: judge_turns(
                             [(s, np.radians(bg[q] * VIDEO_TURN_SHARE))
                              for q, s in enumerate(parse_challenge(other))],
                             MIN_DEG * VIDEO_TURN_SHARE, "video").followed,

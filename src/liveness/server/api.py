@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from liveness import challenge as ch
 from liveness.clip import Clip
+from liveness.judge import judge
 from liveness.server.errors import ApiError
 from liveness.server.multipart import boundary_of, parse_form
 from liveness.server.openapi import openapi_document
@@ -142,7 +143,7 @@ def check(session_id: str) -> Any:
             raise ApiError(422, "no_face", f"no face in the guide oval: {result['error']}")
         t_model, t_motion = timing["model"], timing["motion"]
         t0 = time.perf_counter()
-        judged = ch.judge(
+        judged = judge(
             cid, clip.frames, clip.frame_t_ms, clip.imu, st.settings.min_turn_deg, motion, faces
         )
         t_challenge = time.perf_counter() - t0
