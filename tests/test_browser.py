@@ -456,7 +456,7 @@ def test_live_clip_with_sensors_is_accepted(
     print(f"\nlive {live.name}: direct {direct['score']:.4f}, page {body['score']:.4f}; {stats}")
     m = body["motion"] or {}
     print(f"motion: {m.get('words')}; gain {m.get('gain')}, wide {m.get('wide_offset_ms')} ms "
-          f"(fast-part r {m.get('wide_r')} there, {m.get('r_detail')} in range)")  # fmt: skip
+          f"(agreement {m.get('wide_r')} there, {m.get('score')} in range)")  # fmt: skip
     check_response(body, ["video", "imu"])
     assert v["modalities"] == "video,imu" and "Video and motion sensors" in v["text"]
     assert body["challenge"]["followed"], body["challenge"]

@@ -185,6 +185,21 @@ def test_shifted_imu_disagrees(shift_ms: float) -> None:
     assert a.score < genuine.score - 0.1
 
 
+@pytest.mark.parametrize(("seed", "fps"), [(3, 10.0), (5, 12.0), (13, 10.0)])
+def test_steady_hand_replayed_120_ms_late_disagrees(seed: int, fps: float) -> None:
+    """A steady hand (no tremor) at 10–12 fps: the streams line up on sway alone, whose
+    correlation is broad, so the in-range best (+80 ms) fits nearly as well as the true +120 ms
+    (an r 0.02–0.05 lower). Judged on Fisher's z that lead is clear; judged on r it was not
+    (these three agreed before 2026-11-30)."""
+    frames, ft, imu = capture(seed, fps=fps, tremor=0.0)
+    genuine, _ = agreement(frames, ft, imu, CFG, hfov_deg=HFOV)
+    assert genuine.status == "agrees", genuine.to_dict()
+    imu[:, 0] += 120.0
+    a, _ = agreement(frames, ft, imu, CFG, hfov_deg=HFOV)
+    assert a.status == "disagrees" and "offset" in a.findings, a.to_dict()
+    assert 100.0 <= a.wide_offset_ms <= 140.0
+
+
 def test_other_captures_imu_disagrees() -> None:
     frames, ft, _ = capture(8)
     _, _, imu = capture(9)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liveness.motion.series import axis_mix, rms_deg_s, smoother, wcorr, wsum
+from liveness.motion.series import axis_mix, fisher_z, rms_deg_s, smoother, wcorr, wsum
 
 
 def test_wsum_is_the_weighted_sum_over_intervals() -> None:
@@ -48,3 +48,12 @@ def test_axis_mix_and_rms() -> None:
     assert mix[0] > 0.9 and mix[2] == 0.0
     rot = np.tile(np.radians([0.0, 1.0, 0.0]), (10, 1))  # 1° per 100 ms interval
     np.testing.assert_allclose(rms_deg_s(rot, np.full(10, 100.0), np.ones(10)), 10.0)
+
+
+def test_fisher_z_stretches_high_correlations_and_stays_finite() -> None:
+    """The same 0.03 of r is a large step near 1 and a small one near 0.7 (why the offset
+    finding is judged on z); r = ±1 stays finite."""
+    assert float(fisher_z(0.98) - fisher_z(0.95)) > 3 * float(fisher_z(0.71) - fisher_z(0.68))
+    np.testing.assert_allclose(fisher_z(np.array([-0.5, 0.0, 0.5])), np.arctanh([-0.5, 0, 0.5]))
+    z = fisher_z(np.array([-1.0, 1.0]))
+    assert np.all(np.isfinite(z)) and z[0] == -z[1] > 3.5

@@ -170,9 +170,10 @@ class MotionConfig:
     offset_ms: float = 80.0  # genuine clock offset between frame and sensor stamps (searched)
     wide_ms: float = 500.0  # searched to find a shifted stream (a finding, never accepted)
     step_ms: float = 5.0
-    offset_margin: float = 0.1  # how much better the wide search must be to be a finding
+    # How much better (Fisher z of the agreement) the wide search's best must be to be a finding
+    offset_margin_z: float = 0.15
     offset_min_score: float = 0.6  # ... and how good in itself (a clear peak, not noise)
-    lead_weight: float = 1.0  # the score loses this × how much better the fast part fits outside
+    lead_weight: float = 1.0  # the score loses this × how much better it fits outside the range
     min_motion_deg_s: float = 3.0  # below this on both sides there is nothing to compare
     still_deg_s: float = 1.5  # a side slower than this rests
     still_ratio: float = 3.0  # ... while the other moves this many times faster

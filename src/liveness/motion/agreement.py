@@ -18,7 +18,7 @@ import numpy as np
 
 from liveness.config import MotionConfig
 from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
-from liveness.motion.series import axis_mix, rms_deg_s, smoother, wcorr, wsum
+from liveness.motion.series import axis_mix, fisher_z, rms_deg_s, smoother, wcorr, wsum
 from liveness.motion.video import VideoMotion, video_motion
 
 
@@ -37,7 +37,7 @@ class Agreement:
     video_deg_s: float  # motion energy: RMS angular speed the video shows
     gyro_deg_s: float  # and that the gyro measured
     wide_offset_ms: float  # best offset over the wide search
-    wide_r: float  # the fast part's correlation there
+    wide_r: float  # the agreement (slow and fast parts mixed, as score) there
     coverage: float  # share of intervals whose video fit was confident
     findings: list[str]  # codes, see FINDINGS
     dropped: int = 0  # intervals set aside as tracking failures (cfg.outlier_factor)
@@ -229,12 +229,14 @@ def _compare(
         return _nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage), None
     near = valid & (np.abs(taus) <= cfg.offset_ms + 1e-9)
     i = int(np.argmax(np.where(near, s, -np.inf))) if near.any() else int(np.argmax(s))
-    # Where the streams line up is told by the fast part (the slow part's correlation is
-    # broad: a smooth move correlates with itself shifted by a few hundred ms).
-    loc = np.where(valid, r_fast, -np.inf)
-    j = int(np.argmax(loc))
+    # Where the streams line up: the wide search's best by the same score. How much better it
+    # is than the in-range best is judged on Fisher's z (atanh), the scale on which a
+    # correlation's noise is even: 0.98 against 0.94 is a clear peak, 0.71 against 0.68 is
+    # noise, though both differ by 0.03 (docs/MOTION.md, "Where the streams line up").
+    j = int(np.argmax(s))
     s_in = float(s[i])
-    lead = max(0.0, float(loc[j]) - float(np.max(np.where(near, loc, -np.inf))))
+    lead = max(0.0, float(s[j]) - s_in)
+    lead_z = max(0.0, float(fisher_z(s[j]) - fisher_z(s_in)))
     wi, gi = ww[i], pred[i]
     gg = float(np.sum(wi[:, None] * gi**2))
     gain = float(np.sum(wi[:, None] * rot * gi) / gg) if gg > 0 else 0.0
@@ -254,8 +256,8 @@ def _compare(
     # sits on the range's edge and the peak is outside (half the margin is
     # then enough), and it is a clear peak: noise has its best somewhere too.
     at_edge = abs(taus[i]) >= cfg.offset_ms - cfg.step_ms / 2
-    margin = cfg.offset_margin / 2 if at_edge else cfg.offset_margin
-    if abs(taus[j]) > cfg.offset_ms and lead > margin and loc[j] >= cfg.offset_min_score:
+    margin = cfg.offset_margin_z / 2 if at_edge else cfg.offset_margin_z
+    if abs(taus[j]) > cfg.offset_ms and lead_z > margin and s[j] >= cfg.offset_min_score:
         findings.append("offset")
     if s_in < cfg.min_score:
         findings.append("low_correlation")
@@ -283,7 +285,7 @@ def _compare(
     resid = np.sqrt(np.sum((rot - gain * gi) ** 2, 1))
     return Agreement(status, score, float(taus[i]), float(r[i]), [float(x) for x in r_axes[i]],
                      float(r_fast[i]), gain, res, video_deg_s, gyro_deg_s, float(taus[j]),
-                     float(r_fast[j]), coverage, findings,
+                     float(s[j]), coverage, findings,
                      parallax_per_m=[float(x) for x in parallax[i]]), (resid, wi > 0)  # fmt: skip
 
 

@@ -47,3 +47,9 @@ def axis_mix(g: np.ndarray, w: np.ndarray) -> np.ndarray:
     mean = wsum(w, g) / sw
     var = wsum(w, g * g) / sw - mean**2
     return var / np.maximum(var.sum(-1, keepdims=True), 1e-30)
+
+
+def fisher_z(r: float | np.ndarray) -> np.ndarray:
+    """atanh(r), r clipped to ±0.999: the scale on which a correlation's sampling noise is about
+    even (its spread does not shrink as r nears 1, as r's own does)."""
+    return np.arctanh(np.clip(r, -0.999, 0.999))

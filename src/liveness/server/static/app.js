@@ -186,7 +186,7 @@ function motionDetails(m) {
       ? `room ${fmt(m.parallax_per_m[0], 1)} /m, face ${fmt(m.parallax_per_m[1], 1)} /m ` +
         "(the phone's translation seen at depth)" : ""],
     ["Wide search", isNum(m.wide_offset_ms)
-      ? `best at ${signed(m.wide_offset_ms)} ms (fast part r ${fmt(m.wide_r, 2)})` : ""],
+      ? `best at ${signed(m.wide_offset_ms)} ms (agreement ${fmt(m.wide_r, 2)} there)` : ""],
     ["Findings", Array.isArray(m.findings) ? m.findings.join(", ") : ""],
   ];
 }
