@@ -3,8 +3,8 @@
 video: the device rotation the video shows per frame interval; agreement: its comparison with
 the gyro over the same intervals, the clock offset searched, and the findings (series: the
 weighted statistics it takes over intervals; inertial: the gyro's turn and the accelerometer's
-displacement); plot: a picture of one capture for debugging a refused one. docs/MOTION.md has
-the physics and the numbers.
+displacement; parallax: that displacement seen at a fitted depth); plot: a picture of one
+capture for debugging a refused one. docs/MOTION.md has the physics and the numbers.
 """
 
 from liveness.motion.agreement import (

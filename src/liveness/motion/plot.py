@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from liveness.motion.agreement import Agreement, translation_as_turn
+from liveness.motion.agreement import Agreement
 from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
+from liveness.motion.parallax import translation_as_turn
 from liveness.motion.video import VideoMotion
 
 
