@@ -74,6 +74,7 @@ def capture(
     arc_m: float = 0.0,
     plane_m: float = 1.0,
     tremor: float = 1.0,
+    stabilise_ms: float = 80.0,
 ):
     """(frames, frame_t_ms, imu) of one rig capture; `stabilise` removes the sway and tremor
     from the image (not from the gyro), as electronic stabilisation would.
@@ -82,13 +83,15 @@ def capture(
     swings on an arc about a point arc_m in front of it (its view stays on that point, as a
     phone swung about the face) and sees a textured plane plane_m in front of its rest pose.
     tremor: scales the 3–7 Hz tremor (0: a steady hand, sway and the slow turn only).
+    stabilise_ms: the width (σ) of the stabiliser's Gaussian smoothing of the image's motion.
     """
     dt = 1e-3
     t = np.arange(0.0, 2.2, dt)
     w = omega(t, seed, tremor)
     w_img = omega(t, seed, tremor=0.0) if stabilise else w
     if stabilise:  # keep only the slow turn and a little sway
-        k = np.exp(-0.5 * (np.arange(-200, 201) / 80.0) ** 2)
+        half = int(3 * stabilise_ms)
+        k = np.exp(-0.5 * (np.arange(-half, half + 1) / stabilise_ms) ** 2)
         w_img = np.column_stack([np.convolve(w_img[:, j], k / k.sum(), "same") for j in range(3)])
     rots = [np.eye(3)]
     for x in w_img[:-1]:

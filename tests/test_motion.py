@@ -165,6 +165,23 @@ def test_stabilised_video_agrees() -> None:
     assert a.status == "agrees", a.to_dict()
 
 
+@pytest.mark.parametrize("seed", [0, 7])
+def test_strongly_stabilised_video_agrees_and_says_so(seed: int) -> None:
+    """A stabiliser that leaves only the slow turn in the image (σ 250 ms) takes the fast part
+    the comparison leans on: the first comparison disagrees, the one against the gyro smoothed
+    alike agrees and says "stabilised". The same video under its IMU replayed 300 ms late still
+    disagrees, and an unstabilised capture never gets the finding."""
+    frames, ft, imu = capture(seed, stabilise=True, stabilise_ms=250.0)
+    a, _ = agreement(frames, ft, imu, CFG, hfov_deg=HFOV)
+    assert a.status == "agrees" and "stabilised" in a.findings, a.to_dict()
+    off = dataclasses.replace(CFG, stabilised_ms=0.0)
+    assert agreement(frames, ft, imu, off, hfov_deg=HFOV)[0].status == "disagrees"
+    imu[:, 0] += 300.0
+    assert agreement(frames, ft, imu, CFG, hfov_deg=HFOV)[0].status == "disagrees"
+    plain, _ = agreement(*capture(seed), CFG, hfov_deg=HFOV)
+    assert plain.status == "agrees" and "stabilised" not in plain.findings
+
+
 def test_unknown_focal_length_only_changes_the_gain() -> None:
     """Camera 75° wide, checked with the 65° prior: agreement holds, the gain shows the error."""
     frames, ft, imu = capture(6)

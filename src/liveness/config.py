@@ -165,6 +165,12 @@ class MotionConfig:
     # at most outlier_share of the intervals (docs/MOTION.md, "Intervals the tracking lost").
     outlier_factor: float = 4.0
     outlier_share: float = 0.2
+    # A capture that disagrees and whose video shows less than stabilised_ratio of the phone's
+    # fast motion (relative to its slow motion) is compared again against the gyro smoothed by
+    # a Gaussian of stabilised_ms, as an electronic stabiliser leaves the image (MOTION.md,
+    # "Stabilised video"); 0 turns this off.
+    stabilised_ms: float = 60.0
+    stabilised_ratio: float = 0.5
     detail_sigma_ms: float = 120.0  # the slow part is a Gaussian of this width
     detail_share: float = 0.5  # weight of the fast part in the agreement score
     offset_ms: float = 80.0  # genuine clock offset between frame and sensor stamps (searched)

@@ -19,7 +19,7 @@ import numpy as np
 from liveness.config import MotionConfig
 from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
 from liveness.motion.parallax import with_parallax
-from liveness.motion.series import axis_mix, fisher_z, rms_deg_s, smoother, wcorr
+from liveness.motion.series import axis_mix, fisher_z, rms_deg_s, smoother, wcorr, wsum
 from liveness.motion.video import VideoMotion, video_motion
 
 
@@ -95,6 +95,7 @@ FINDINGS = {
     "gain": "the video turns by a different amount than the phone",
     "gain_impossible": "by an amount no camera explains (a sensor in other units?)",
     "imu_gap": "the sensor stream does not span the video",
+    "stabilised": "the video looks stabilised: compared with the phone's motion smoothed alike",
 }
 
 
@@ -105,28 +106,55 @@ def _nan_agreement(status: str, video_deg_s: float = np.nan, gyro_deg_s: float =
                      nan, nan, coverage, [status], parallax_per_m=[nan, nan])  # fmt: skip
 
 
+@dataclass
+class _Pass:
+    """One comparison and what compare() needs to decide on another."""
+
+    agreement: Agreement
+    resid: np.ndarray | None = None  # (K,) ‖video − gain·prediction‖ at the chosen offset
+    used: np.ndarray | None = None  # (K,) bool: intervals that entered
+    fast_ratio: float = float("nan")  # the video's share of the fast motion / of the slow
+
+
 def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agreement:
-    """The video's rotation against the gyro's (see _compare). A capture that disagrees is
-    compared once more without the few intervals whose residual is far above the rest's: a
-    single frame pair where the tracking failed (a spike no hand makes) can otherwise sink a
-    genuine capture's correlation. At most cfg.outlier_share of the intervals may go, so a
-    stream that does not follow the phone stays one that does not."""
-    a, resid = _compare(vm, imu, cfg, None)
-    if a.status != "disagrees" or resid is None:
+    """The video's rotation against the gyro's (see _compare). A capture that disagrees gets
+    two more looks, each for one thing genuine captures do:
+
+    - stabilised video: if the video shows much less of the phone's fast motion than of its
+      slow motion (fast_ratio < cfg.stabilised_ratio), it is compared against the gyro smoothed
+      over cfg.stabilised_ms, as an electronic stabiliser leaves the image; it counts only if
+      it then agrees ("stabilised" in the findings);
+    - lost intervals: without the few intervals whose residual is far above the rest's (a
+      frame pair where the tracking failed, a spike no hand makes), at most
+      cfg.outlier_share of them, so a stream that does not follow the phone stays one that
+      does not.
+    """
+    first = _compare(vm, imu, cfg, None)
+    a = first.agreement
+    if a.status != "disagrees" or first.resid is None or first.used is None:
         return a
-    e, use = resid
+    if cfg.stabilised_ms > 0 and first.fast_ratio < cfg.stabilised_ratio:
+        smooth = _compare(vm, imu, cfg, None, cfg.stabilised_ms).agreement
+        if smooth.status == "agrees":
+            smooth.findings.append("stabilised")
+            return smooth
+    e, use = first.resid, first.used
     med = float(np.median(e[use])) if use.any() else 0.0
     bad = use & (e > cfg.outlier_factor * med)
     if med <= 0 or not 0 < bad.sum() <= cfg.outlier_share * use.sum():
         return a
-    b, _ = _compare(vm, imu, cfg, bad)
+    b = _compare(vm, imu, cfg, bad).agreement
     b.dropped = int(bad.sum())
     return b
 
 
 def _compare(
-    vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig, drop: np.ndarray | None
-) -> tuple[Agreement, tuple[np.ndarray, np.ndarray] | None]:
+    vm: VideoMotion,
+    imu: np.ndarray | None,
+    cfg: MotionConfig,
+    drop: np.ndarray | None,
+    lowpass_ms: float = 0.0,
+) -> _Pass:
     """The video's rotation against the gyro's over the same intervals, the clock offset searched
     (within cfg.offset_ms: genuine; to cfg.wide_ms: to find a shifted stream).
 
@@ -134,9 +162,8 @@ def _compare(
     face shows less turn in the background than a turn in place) and mixed by where the phone
     turned; the same on the fast part (what is left after a cfg.detail_sigma_ms smoothing:
     sway, tremor, the onsets of moves), which nobody can copy from a recording of another move.
-    drop (K,): intervals left out of the comparison. Also returns each interval's residual
-    ‖video − gain·prediction‖ at the chosen offset and which intervals entered (K,) each, or
-    None where no comparison was made.
+    drop (K,): intervals left out of the comparison. lowpass_ms > 0: the prediction is
+    smoothed by a Gaussian of that width first (what a stabiliser leaves of the phone's turn).
     """
     dt = vm.t1_ms - vm.t0_ms
     # Per interval: the background's fit where it is confident, else the face region's.
@@ -149,7 +176,7 @@ def _compare(
     if drop is not None:
         ok = ok & ~drop  # measured, but left out of the comparison
     if imu is None or len(imu) < 2:
-        return _nan_agreement("no_sensors", video_deg_s, coverage=coverage), None
+        return _Pass(_nan_agreement("no_sensors", video_deg_s, coverage=coverage))
     t_imu, angle = gyro_angle(imu)
     inside = (vm.t0_ms >= t_imu[0]) & (vm.t1_ms <= t_imu[-1])
     g0 = gyro_over(t_imu, angle, vm.t0_ms, vm.t1_ms)
@@ -157,9 +184,9 @@ def _compare(
         rms_deg_s(g0[inside], dt[inside], np.ones(int(inside.sum()))) if inside.any() else 0.0
     )
     if ok.sum() < cfg.min_intervals:
-        return _nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage), None
+        return _Pass(_nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage))
     if gyro_deg_s < cfg.min_motion_deg_s and video_deg_s < cfg.min_motion_deg_s:
-        return _nan_agreement("no_motion", video_deg_s, gyro_deg_s, coverage), None
+        return _Pass(_nan_agreement("no_motion", video_deg_s, gyro_deg_s, coverage))
     # Every offset at once: taus (O,), the gyro over each shifted interval g (O, K, 3).
     taus = np.arange(-cfg.wide_ms, cfg.wide_ms + 1e-9, cfg.step_ms)
     a, b = vm.t0_ms[None] + taus[:, None], vm.t1_ms[None] + taus[:, None]
@@ -172,7 +199,10 @@ def _compare(
     if cfg.translation:
         t_acc, disp = device_displacement(imu)
         pred, parallax = with_parallax(rot, use_bg, g, gyro_over(t_acc, disp, a, b), ww, cfg)
-    smooth = smoother(0.5 * (vm.t0_ms + vm.t1_ms), cfg.detail_sigma_ms, ok)
+    mid = 0.5 * (vm.t0_ms + vm.t1_ms)
+    if lowpass_ms > 0:
+        pred = smoother(mid, lowpass_ms, np.ones(len(mid), bool)) @ pred
+    smooth = smoother(mid, cfg.detail_sigma_ms, ok)
     fast_v = rot - smooth @ rot
     fast_p = pred - smooth @ pred  # (K, K) @ (O, K, 3), batched
     # Axes weigh by where either side moved: mixed by the prediction alone, a video turning
@@ -183,7 +213,7 @@ def _compare(
     r_fast = np.sum(mix * wcorr(np.broadcast_to(fast_v, g.shape), fast_p, ww), -1)
     s = np.where(valid, cfg.detail_share * r_fast + (1 - cfg.detail_share) * r, -np.inf)
     if not valid.any():
-        return _nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage), None
+        return _Pass(_nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage))
     near = valid & (np.abs(taus) <= cfg.offset_ms + 1e-9)
     i = int(np.argmax(np.where(near, s, -np.inf))) if near.any() else int(np.argmax(s))
     # Where the streams line up: the wide search's best by the same score. How much better it
@@ -240,10 +270,20 @@ def _compare(
     decisive = set(findings) - {"gain"}
     status = "disagrees" if decisive else "agrees"
     resid = np.sqrt(np.sum((rot - gain * gi) ** 2, 1))
-    return Agreement(status, score, float(taus[i]), float(r[i]), [float(x) for x in r_axes[i]],
-                     float(r_fast[i]), gain, res, video_deg_s, gyro_deg_s, float(taus[j]),
-                     float(s[j]), coverage, findings,
-                     parallax_per_m=[float(x) for x in parallax[i]]), (resid, wi > 0)  # fmt: skip
+    # How much of the phone's fast motion the video shows, against how much of its slow one
+    # (≈ 1 unless a stabiliser took the fast part out of the image; noise raises it).
+    slow_v, slow_p = rot - fast_v, gi - fast_p[i]
+    slow_v, slow_p = slow_v - wsum(wi, slow_v) / wi.sum(), slow_p - wsum(wi, slow_p) / wi.sum()
+
+    def norm(x: np.ndarray) -> float:  # weighted over the intervals that entered
+        return float(np.sqrt(np.sum(wi[:, None] * x**2))) + 1e-12
+
+    fast_ratio = (norm(fast_v) / norm(fast_p[i])) / (norm(slow_v) / norm(slow_p))
+    found = Agreement(status, score, float(taus[i]), float(r[i]), [float(x) for x in r_axes[i]],
+                      float(r_fast[i]), gain, res, video_deg_s, gyro_deg_s, float(taus[j]),
+                      float(s[j]), coverage, findings,
+                      parallax_per_m=[float(x) for x in parallax[i]])  # fmt: skip
+    return _Pass(found, resid, wi > 0, fast_ratio)
 
 
 def agreement(
