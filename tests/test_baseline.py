@@ -44,13 +44,15 @@ def test_motion_feature_separates_own_from_foreign_gyro(tmp_path: Path) -> None:
     foreign, a_other = clip_features(write_clip(tmp_path / "other", Clip(frames, t, other, {})))
     assert a_own.status == "agrees" and a_other.status == "disagrees"
     assert own["motion"] < 0.3 < foreign["motion"]
+    # The same video under its own IMU replayed 150 / 300 ms late is not accepted.
+    assert own["replay_150"] == 0.0 and own["replay_300"] == 0.0
 
 
 def test_no_imu_gives_nan_motion(tmp_path: Path) -> None:
     frames, t, _ = capture(23)
     feats, a = clip_features(write_clip(tmp_path / "c", Clip(frames, t, None, {})))
     assert math.isnan(feats["motion"]) and math.isfinite(feats["planarity"])
-    assert a.status == "no_sensors" and set(feats) == set(FEATURES)
+    assert a.status == "no_sensors" and set(feats) == set(FEATURES)  # no replays without IMU
 
 
 def _two_planes(split: bool) -> VideoMotion:
