@@ -50,6 +50,20 @@ def test_png_rgb_is_lossless() -> None:
     np.testing.assert_array_equal(decode_rgb(_encode(Image.fromarray(frame), "PNG"), "PNG"), frame)
 
 
+def test_16_bit_png_keeps_the_high_byte_as_pillow_does() -> None:
+    """Pillow opens a 48-bit PNG as "RGB", so it takes the fast path: OpenCV must reduce it to
+    8 bits the way Pillow does (the high byte)."""
+    import cv2
+
+    img16 = (np.random.default_rng(3).random((40, 30, 3)) * 65535).astype(np.uint16)
+    ok, buf = cv2.imencode(".png", img16[..., ::-1])
+    assert ok
+    data = buf.tobytes()
+    got = decode_rgb(data, "PNG")
+    np.testing.assert_array_equal(got, _pillow(data))
+    np.testing.assert_array_equal(got, (img16 >> 8).astype(np.uint8))
+
+
 @pytest.mark.parametrize("mode", ["L", "RGBA", "P", "CMYK"])
 def test_other_modes_are_converted_as_pillow_does(mode: str) -> None:
     img = Image.fromarray(_scene(seed=2)).convert(mode)
