@@ -7,6 +7,10 @@ Genuine and injected clips with sensors only (the check's job); "refused" = any 
 than `agrees`; the AUC ranks the agreement score (0 where the check could not measure it).
 "own IMU +150 / +300 ms": each genuine capture's own IMU replayed that late (the cheapest
 injection there is, and one the generator's "shifted" variant under-represents), agreeing.
+--clip-fov passes each clip's meta.json field of view, as `liveness predict` does (without it,
+the 65° prior: what a clip without one gets). --stabilise MS smooths every capture's measured
+video rotations with a Gaussian of MS ms before the comparison, the gyro untouched: what an
+electronic stabiliser leaves in the image (injections are smoothed too: an attacker can do that).
 A development tool: sweep on a calibration or validation set, never on test or shifted.
 """
 
@@ -24,9 +28,16 @@ from liveness.clip import read_clip
 from liveness.config import MotionConfig
 from liveness.manifest import read_manifest
 from liveness.metrics import auc
-from liveness.motion import agreement, compare
+from liveness.motion import VideoMotion, agreement, compare
+from liveness.motion.series import smoother
 
 VARIANTS = ("rest", "same-direction", "shifted", "unrelated")
+
+
+def stabilised(vm: VideoMotion, sigma_ms: float) -> VideoMotion:
+    """The video's per-interval rotations smoothed as a stabiliser would leave them."""
+    smooth = smoother(0.5 * (vm.t0_ms + vm.t1_ms), sigma_ms, np.ones(len(vm.t0_ms), bool))
+    return dataclasses.replace(vm, rot=smooth @ vm.rot, rot_face=smooth @ vm.rot_face)
 
 
 def main() -> None:
@@ -35,6 +46,8 @@ def main() -> None:
     ap.add_argument("--split", default="val")
     ap.add_argument("--field", required=True, help="a MotionConfig field")
     ap.add_argument("--values", required=True, help="comma list, parsed as the field's type")
+    ap.add_argument("--clip-fov", action="store_true", help="use each clip's meta hfov_deg")
+    ap.add_argument("--stabilise", type=float, default=0.0, help="smooth the video's motion, ms")
     args = ap.parse_args()
     cv2.setNumThreads(1)
     base = MotionConfig()
@@ -48,14 +61,22 @@ def main() -> None:
     ]
     clips = [(r, read_clip(root / r.clip)) for r in tqdm(rows, desc="read", unit="clip")]
     live = np.array([r.attack == "none" for r in rows])
-    print(f"{args.data} {args.split}: {live.sum()} genuine, {(~live).sum()} injections with IMU\n")
-    print(f"| {args.field} | genuine refused | own IMU +150 / +300 ms agreeing | injection AUC | "
-          + " | ".join(VARIANTS) + " |\n|---|---|---|---|" + "---|" * len(VARIANTS))  # fmt: skip
+    smoothed = f"; video smoothed {args.stabilise:g} ms" if args.stabilise > 0 else ""
+    fov = "from meta.json" if args.clip_fov else "prior"
+    print(f"{args.data} {args.split}: {live.sum()} genuine, {(~live).sum()} injections with IMU; "
+          f"field of view {fov}{smoothed}\n")  # fmt: skip
+    print(f"| {args.field} | genuine refused | injections agreeing | own IMU +150 / +300 ms "
+          "agreeing | injection AUC | " + " | ".join(VARIANTS) + " |\n|---|---|---|---|---|"
+          + "---|" * len(VARIANTS))  # fmt: skip
     for value in values:
         cfg = dataclasses.replace(base, **{args.field: value})
         got, replayed = [], {150.0: 0, 300.0: 0}
         for r, c in tqdm(clips, desc=f"{args.field}={value}", unit="clip", leave=False):
-            a, vm = agreement(c.frames, c.frame_t_ms, c.imu, cfg)
+            hfov = c.meta.get("hfov_deg") if args.clip_fov and isinstance(c.meta, dict) else None
+            a, vm = agreement(c.frames, c.frame_t_ms, c.imu, cfg, hfov)
+            if args.stabilise > 0:
+                vm = stabilised(vm, args.stabilise)
+                a = compare(vm, c.imu, cfg)
             got.append(a)
             for late in replayed if r.attack == "none" else ():
                 imu = c.imu.copy()
@@ -63,14 +84,15 @@ def main() -> None:
                 replayed[late] += compare(vm, imu, cfg).status == "agrees"
         score = np.array([a.score if np.isfinite(a.score) else 0.0 for a in got])
         refused = sum(a.status != "agrees" for a, lv in zip(got, live, strict=True) if lv)
+        passed = sum(a.status == "agrees" for a, lv in zip(got, live, strict=True) if not lv)
         cells = []
         for v in VARIANTS:
             sel = np.array([r.variant == v and r.attack == "injection" for r in rows])
             both = live | sel
             cells.append(f"{auc(score[both], live[both]):.3f}" if sel.any() else "–")
-        print(f"| {value:g} | {refused} ({refused / live.sum():.1%}) | {replayed[150.0]} / "
-              f"{replayed[300.0]} | {auc(score, live):.3f} | "
-              + " | ".join(cells) + " |", flush=True)  # fmt: skip
+        own = f"{replayed[150.0]} / {replayed[300.0]}"
+        print(f"| {value:g} | {refused} ({refused / live.sum():.1%}) | {passed} | {own} | "
+              f"{auc(score, live):.3f} | " + " | ".join(cells) + " |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
