@@ -426,6 +426,26 @@ def test_chunked_body_over_the_limit_is_413(served: Served) -> None:
 
 
 @pytest.mark.slow
+def test_a_worker_that_exits_takes_nothing_with_it(served: Served) -> None:
+    """gunicorn's workers are forks of `liveness serve` and leave through sys.exit, which
+    unwinds the master's stack inside the worker. A worker that exits on its own (SIGTERM here;
+    a timed-out worker's SIGABRT alike) must not run the master's clean-up: it used to delete
+    the backend socket and the model copy and stop the front, so the replacement could not
+    start and the whole service went down."""
+    (worker,) = _workers(served.proc.pid)
+    os.kill(worker, signal.SIGTERM)  # gunicorn replaces it
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _workers(served.proc.pid) in ([], [worker]):
+        time.sleep(0.2)
+    after = _wait_ready(served.base, served.proc, served.log)
+    assert served.proc.poll() is None and after["ready"] is True
+    req = urllib.request.Request(served.base + "/api/v1/sessions", b"{}", method="POST")
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 201
+
+
+@pytest.mark.slow
 def test_model_changed_on_disk_is_reported_never_loaded(served: Served) -> None:
     before = _wait_ready(served.base, served.proc, served.log)
     assert before["model_file"]["on_disk"] == "unchanged"

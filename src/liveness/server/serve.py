@@ -156,12 +156,18 @@ def run_server(settings: ServerSettings, opts: ServeOptions) -> int:
 
     original = Path(opts.model if opts.model is not None else BUNDLED).resolve()
     private = Path(tempfile.mkdtemp(prefix="liveness-serve-"))  # 0700: model copy, socket
+    master = os.getpid()
     try:
         return _serve(
             settings, opts, private, original, snapshot_model(original, private / "model")
         )
     finally:
-        shutil.rmtree(private, ignore_errors=True)
+        # gunicorn's workers are forks of this process and leave through sys.exit, which
+        # unwinds this very stack in the worker too: only the master may clean up, or a
+        # worker that exits (SIGTERM, a timeout's SIGABRT) deletes the socket and the model
+        # copy under the replacement and the master.
+        if os.getpid() == master:
+            shutil.rmtree(private, ignore_errors=True)
 
 
 def _serve(
@@ -244,12 +250,14 @@ def _serve(
 
     front = start_front(sock, front_cfg)
     sock.close()  # the front holds it now
+    master = os.getpid()
     try:
         _App().run()
     finally:
-        front.terminate()
-        try:
-            front.wait(timeout=opts.graceful_timeout_s + 5)
-        except subprocess.TimeoutExpired:
-            front.kill()
+        if os.getpid() == master:  # not in a worker leaving through sys.exit (run_server)
+            front.terminate()
+            try:
+                front.wait(timeout=opts.graceful_timeout_s + 5)
+            except subprocess.TimeoutExpired:
+                front.kill()
     return 0
