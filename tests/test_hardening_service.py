@@ -342,14 +342,18 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path) -> dict[str
         time.sleep(0.3)
 
 
+def _children(pid: int) -> list[int]:
+    return [int(x) for task in Path(f"/proc/{pid}/task").iterdir()
+            for x in (task / "children").read_text().split()]  # fmt: skip
+
+
+def _cmdline(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
 def _workers(master: int) -> list[int]:
     """gunicorn worker pids: the master's children but the front."""
-    pids = []
-    for task in Path(f"/proc/{master}/task").iterdir():
-        for pid in (int(x) for x in (task / "children").read_text().split()):
-            if b"liveness.server.front" not in Path(f"/proc/{pid}/cmdline").read_bytes():
-                pids.append(pid)
-    return pids
+    return [p for p in _children(master) if b"liveness.server.front" not in _cmdline(p)]
 
 
 def _raw(base: str, data: bytes, timeout: float = 10.0) -> bytes:
@@ -443,6 +447,30 @@ def test_a_worker_that_exits_takes_nothing_with_it(served: Served) -> None:
     req.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(req, timeout=10) as r:
         assert r.status == 201
+
+
+@pytest.mark.slow
+def test_the_service_stops_when_its_front_dies(tmp_path: Path) -> None:
+    """The front alone holds the public port. If it dies (here SIGKILL, as an out-of-memory
+    kill would), the service must not stay up unreachable while looking healthy to its
+    supervisor: it stops, with exit status 1, so the supervisor restarts it."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "liveness.cli", "serve", "--model", str(bundled_model()),
+           "--port", str(port), "--workers", "1", "--no-face-check",
+           "--sessions", f"sqlite:///{tmp_path / 's.sqlite3'}"]  # fmt: skip
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_ready(f"http://127.0.0.1:{port}", proc, log_path)
+            fronts = [p for p in _children(proc.pid) if b"liveness.server.front" in _cmdline(p)]
+            assert len(fronts) == 1, fronts
+            os.kill(fronts[0], signal.SIGKILL)
+            assert proc.wait(timeout=40) == 1, log_path.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert "died: stopping the service" in log_path.read_text()
 
 
 @pytest.mark.slow

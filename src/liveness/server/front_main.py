@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--fd", type=int, required=True, help="inherited listening socket")
     ap.add_argument("--config", required=True, help="FrontConfig as JSON")
+    ap.add_argument(
+        "--status-fd", type=int, default=None,
+        help="a pipe to `liveness serve`: 'stopped' is written there on a clean stop",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[front] %(levelname)s %(message)s")
     cfg = FrontConfig(**json.loads(args.config))
@@ -68,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
     sock = socket.socket(fileno=args.fd)
     asyncio.run(serve(cfg, sock))
+    if args.status_fd is not None:  # stopped as asked (a crash never gets here)
+        with contextlib.suppress(OSError), os.fdopen(args.status_fd, "wb") as status:
+            status.write(b"stopped")
     return 0
 
 

@@ -7,11 +7,13 @@ import ipaddress
 import logging
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +89,19 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def start_front(sock: socket.socket, cfg: Any) -> subprocess.Popen[bytes]:
-    """The buffering front (liveness.server.front) in its own process, on `sock`."""
+def start_front(sock: socket.socket, cfg: Any) -> tuple[subprocess.Popen[bytes], int]:
+    """The buffering front (liveness.server.front) in its own process, on `sock`; and the read
+    end of a pipe only the front can write to: it says "stopped" there when it stops as asked,
+    and the pipe reaches end-of-file when the front is gone, however it went."""
     from liveness.server.front_main import config_json
 
+    read, write = os.pipe()
     cmd = [sys.executable, "-m", "liveness.server.front_main", "--fd", str(sock.fileno()),
-           "--config", config_json(cfg)]  # fmt: skip
-    return subprocess.Popen(cmd, pass_fds=(sock.fileno(),))
+           "--config", config_json(cfg), "--status-fd", str(write)]  # fmt: skip
+    try:
+        return subprocess.Popen(cmd, pass_fds=(sock.fileno(), write)), read
+    finally:
+        os.close(write)  # the front's alone: its exit is the pipe's end
 
 
 def lan_address() -> str | None:
@@ -248,16 +256,37 @@ def _serve(
         def load(self) -> Any:
             return worker_app(settings, opts, metrics_dir, (copy, sha, original))
 
-    front = start_front(sock, front_cfg)
+    front, status = start_front(sock, front_cfg)
     sock.close()  # the front holds it now
     master = os.getpid()
+    stopping = threading.Event()
+    front_died = threading.Event()
+
+    def watch_front() -> None:
+        """The front alone holds the public port: if it dies, nobody can connect while this
+        process looks healthy to its supervisor. Stop the whole service instead, with exit
+        status 1 if the front failed (not if it was stopped, as by a signal to the whole
+        process group: Ctrl-C, `systemctl stop`), so a supervisor restarts it. (Its exit
+        status cannot tell: gunicorn reaps every child of this process.)"""
+        with os.fdopen(status, "rb") as pipe:
+            said = pipe.read()  # blocks until the front is gone
+        if not stopping.is_set():
+            if b"stopped" not in said:
+                front_died.set()
+                log.error("the front (pid %d) died: stopping the service", front.pid)
+            os.kill(master, signal.SIGTERM)  # gunicorn's graceful stop
+
+    threading.Thread(target=watch_front, name="watch-front", daemon=True).start()
     try:
         _App().run()
     finally:
         if os.getpid() == master:  # not in a worker leaving through sys.exit (run_server)
+            stopping.set()
             front.terminate()
             try:
                 front.wait(timeout=opts.graceful_timeout_s + 5)
             except subprocess.TimeoutExpired:
                 front.kill()
+            if front_died.is_set():
+                raise SystemExit(1)
     return 0
