@@ -22,18 +22,18 @@ from tqdm import tqdm
 
 from liveness.clip import read_clip
 from liveness.config import MotionConfig
-from liveness.motion import agreement, compare
+from liveness.motion import VideoMotion, agreement, compare
 from liveness.motion.series import fisher_z
 
 
-def curve(vm: object, imu: np.ndarray, taus: np.ndarray, cfg: MotionConfig) -> np.ndarray:
+def curve(vm: VideoMotion, imu: np.ndarray, taus: np.ndarray, cfg: MotionConfig) -> np.ndarray:
     """(len(taus),) the agreement (mean of slow and fast r) at each clock offset."""
     at_zero = dataclasses.replace(cfg, offset_ms=0.0, stabilised_ms=0.0, outlier_share=0.0)
     out = []
     for tau in tqdm(taus, desc="offsets", leave=False):
         moved = imu.copy()
         moved[:, 0] -= tau  # the sensor stamps tau later look like offset tau
-        a = compare(vm, moved, at_zero)  # type: ignore[arg-type]
+        a = compare(vm, moved, at_zero)
         out.append(cfg.detail_share * a.r_detail + (1 - cfg.detail_share) * a.r)
     return np.array(out)
 
