@@ -2,6 +2,8 @@
 injection AUC per variant, every clip read once.
 
     python bench/motion_sweep.py data/tc79 --split all --field lk_min_eig --values 1e-4,1e-3,1e-2
+    python bench/motion_sweep.py data/tc79 --split all --set lk_window=13 --field max_corners \
+        --values 60,40
 
 Genuine and injected clips with sensors only (the check's job); "refused" = any status other
 than `agrees`; the AUC ranks the agreement score (0 where the check could not measure it).
@@ -48,9 +50,14 @@ def main() -> None:
     ap.add_argument("--values", required=True, help="comma list, parsed as the field's type")
     ap.add_argument("--clip-fov", action="store_true", help="use each clip's meta hfov_deg")
     ap.add_argument("--stabilise", type=float, default=0.0, help="smooth the video's motion, ms")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="another MotionConfig field for every row (repeatable)")  # fmt: skip
     args = ap.parse_args()
     cv2.setNumThreads(1)
     base = MotionConfig()
+    for item in args.set:
+        name, _, text = item.partition("=")
+        base = dataclasses.replace(base, **{name: type(getattr(base, name))(text)})
     kind = type(getattr(base, args.field))
     values = [kind(v) for v in args.values.split(",")]
     root = Path(args.data)
@@ -63,8 +70,9 @@ def main() -> None:
     live = np.array([r.attack == "none" for r in rows])
     smoothed = f"; video smoothed {args.stabilise:g} ms" if args.stabilise > 0 else ""
     fov = "from meta.json" if args.clip_fov else "prior"
+    fixed = f"; {', '.join(args.set)}" if args.set else ""
     print(f"{args.data} {args.split}: {live.sum()} genuine, {(~live).sum()} injections with IMU; "
-          f"field of view {fov}{smoothed}\n")  # fmt: skip
+          f"field of view {fov}{smoothed}{fixed}\n")  # fmt: skip
     print(f"| {args.field} | genuine refused | injections agreeing | own IMU +150 / +300 ms "
           "agreeing | injection AUC | " + " | ".join(VARIANTS) + " |\n|---|---|---|---|---|"
           + "---|" * len(VARIANTS))  # fmt: skip
@@ -73,7 +81,7 @@ def main() -> None:
         got, replayed = [], {150.0: 0, 300.0: 0}
         for r, c in tqdm(clips, desc=f"{args.field}={value}", unit="clip", leave=False):
             hfov = c.meta.get("hfov_deg") if args.clip_fov and isinstance(c.meta, dict) else None
-            a, vm = agreement(c.frames, c.frame_t_ms, c.imu, cfg, hfov)
+            a, vm = agreement(c.frames, c.frame_t_ms, c.imu, cfg, hfov, encoded=c.encoded)
             if args.stabilise > 0:
                 vm = stabilised(vm, args.stabilise)
                 a = compare(vm, c.imu, cfg)

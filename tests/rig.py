@@ -75,6 +75,7 @@ def capture(
     plane_m: float = 1.0,
     tremor: float = 1.0,
     stabilise_ms: float = 80.0,
+    speed: float = 1.0,
 ):
     """(frames, frame_t_ms, imu) of one rig capture; `stabilise` removes the sway and tremor
     from the image (not from the gyro), as electronic stabilisation would.
@@ -84,11 +85,12 @@ def capture(
     phone swung about the face) and sees a textured plane plane_m in front of its rest pose.
     tremor: scales the 3–7 Hz tremor (0: a steady hand, sway and the slow turn only).
     stabilise_ms: the width (σ) of the stabiliser's Gaussian smoothing of the image's motion.
+    speed: scales the whole move (1: peaks of ~40°/s).
     """
     dt = 1e-3
     t = np.arange(0.0, 2.2, dt)
-    w = omega(t, seed, tremor)
-    w_img = omega(t, seed, tremor=0.0) if stabilise else w
+    w = speed * omega(t, seed, tremor)
+    w_img = speed * omega(t, seed, tremor=0.0) if stabilise else w
     if stabilise:  # keep only the slow turn and a little sway
         half = int(3 * stabilise_ms)
         k = np.exp(-0.5 * (np.arange(-half, half + 1) / stabilise_ms) ** 2)

@@ -143,12 +143,15 @@ class MotionConfig:
     # Corners tracked per interval. They carry over from frame to frame and are topped up with
     # new ones when fewer than redetect_share of this are left: 60 strong corners measured better
     # than 150 re-detected every frame (fewer genuine refusals, higher injection AUC, half the
-    # CPU; docs/MOTION.md "Tracks that carry over").
+    # CPU; docs/MOTION.md "Tracks that carry over"). 40 measured as well on three development
+    # sets, but lost confidence and parallax in the physics tests: not taken (MOTION.md, Speed).
     max_corners: int = 60
     redetect_share: float = 0.5
     corner_quality: float = 0.005  # of the strongest corner: lower tracks more, and more noise
     min_points: int = 8  # tracked points a fit needs
     lk_window: int = 15
+    # Pyramid levels above the frame: 2 follows a phone swung at 250°/s at 10 fps, 1 loses
+    # some swings over 200°/s (test_fast_swing_agrees; 30 % less tracking time, not taken).
     lk_levels: int = 2
     # A track whose window's structure tensor has a smallest eigenvalue below this (per pixel,
     # OpenCV's minEigThreshold) is dropped: along stripes (planks, the edge of a shelf) the
