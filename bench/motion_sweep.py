@@ -81,7 +81,7 @@ def main() -> None:
         got, replayed = [], {150.0: 0, 300.0: 0}
         for r, c in tqdm(clips, desc=f"{args.field}={value}", unit="clip", leave=False):
             hfov = c.meta.get("hfov_deg") if args.clip_fov and isinstance(c.meta, dict) else None
-            a, vm = agreement(c.frames, c.frame_t_ms, c.imu, cfg, hfov, encoded=c.encoded)
+            a, vm = agreement(c.frames, c.frame_t_ms, c.imu, cfg, hfov)
             if args.stabilise > 0:
                 vm = stabilised(vm, args.stabilise)
                 a = compare(vm, c.imu, cfg)
