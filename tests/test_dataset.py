@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 
 from liveness.clip import Clip, read_clip, write_clip
 from liveness.config import PreprocessConfig
-from liveness.dataset import ATTACKS, ClipDataset, photometric_jitter
+from liveness.dataset import ATTACKS, ClipDataset, photometric_jitter, zoom_crop
 from liveness.manifest import ManifestRow, write_manifest
 from liveness.preprocess import preprocess_clip
 
@@ -150,3 +150,44 @@ def test_imu_swap_turns_live_clips_into_injections(tmp_path: Path) -> None:
         else:
             assert item["label"] == float(row.is_live)
     assert n_live > 0
+
+
+def test_zoom_crop_cuts_one_region_for_every_frame() -> None:
+    base = np.random.default_rng(0).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    out = zoom_crop(np.stack([base] * 3), 0.5, 0.0, 20, np.random.default_rng(1))
+    assert out.shape == (3, 20, 20, 3) and (out == out[0]).all()
+    windows = [base[y : y + 20, x : x + 20] for y in range(21) for x in range(21)]
+    assert any(np.array_equal(out[0], w) for w in windows)
+
+
+def test_zoom_crop_sizes_and_places() -> None:
+    """Crops of crop_scale·B·z, z in [1/(1 + zoom), 1 + zoom] (at most B), anywhere inside: read
+    back from a square whose pixels hold their own coordinates."""
+    b = 100
+    y, x = np.mgrid[0:b, 0:b]
+    square = np.stack([x, y, np.zeros_like(x)], -1).astype(np.uint8)[None]
+    sides, centres = [], []
+    rng = np.random.default_rng(2)
+    for _ in range(300):
+        out = zoom_crop(square, 0.8, 0.25, 32, rng)[0].astype(int)
+        x0, x1 = out[..., 0].min(), out[..., 0].max()
+        sides.append(x1 - x0 + 1)
+        centres.append((x0 + x1) / 2)
+    # 0.8·100/1.25 = 64 … 100; reading the extent back through the resize loses a pixel or so
+    assert 60 <= min(sides) <= 68 and max(sides) >= b - 4
+    assert min(centres) < 35 and max(centres) > 65  # off-centre both ways
+
+
+def test_zoom_trains_on_varied_crops_and_leaves_evaluation_alone(root: Path) -> None:
+    cfg = PreprocessConfig(num_frames=8, image_size=16, imu_per_frame=3, crop_scale=0.8)
+    for cache in (False, True):
+        torch.manual_seed(0)
+        train = ClipDataset(root, "train", cfg, train=True, zoom=0.3, cache=cache)
+        a, b = train[0]["video"], train[0]["video"]
+        assert a.shape == (8, 3, 16, 16) and not torch.equal(a, b)
+        plain = ClipDataset(root, "train", cfg, zoom=0.3, cache=cache)  # evaluation: no zoom
+        ref = preprocess_clip(read_clip(root / "clips" / "c0"), cfg)["video"]
+        got = (plain[0]["video"].permute(0, 2, 3, 1).numpy() * 255.0).round().astype(np.uint8)
+        assert np.array_equal(got, ref)
+    with pytest.raises(ValueError, match="zoom"):
+        ClipDataset(root, "train", cfg, zoom=-0.1)

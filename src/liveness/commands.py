@@ -59,7 +59,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from liveness.config import LivenessConfig, ModelConfig, PreprocessConfig
     from liveness.train import TrainArgs, main
 
-    pp = PreprocessConfig(num_frames=args.frames, image_size=args.image_size)
+    pp = PreprocessConfig(
+        num_frames=args.frames, image_size=args.image_size, crop_scale=args.crop_scale
+    )
     mc = ModelConfig(
         block_flow=args.block_flow,
         motion_aux=args.motion_aux,
@@ -81,6 +83,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume=args.resume,
         imu_dropout=args.imu_dropout,
         imu_swap=args.imu_swap,
+        zoom=args.zoom,
     )
     best = main(targs)
     print(f"best checkpoint: {best}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 
 import numpy as np
@@ -50,6 +51,7 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         imu_dropout: float = 0.0,
         cache: bool = False,
         imu_swap: float = 0.0,
+        zoom: float = 0.0,
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r} (expected {'|'.join(SPLITS)})")
@@ -72,10 +74,20 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
             raise ValueError(f"imu_swap must be in [0, 1], got {imu_swap}")
         self.imu_swap = imu_swap
         self._with_imu = [i for i, r in enumerate(self.rows) if r.has_imu]
+        if zoom < 0.0:
+            raise ValueError(f"zoom must be >= 0, got {zoom}")
+        self.zoom = zoom if train else 0.0
+        # With zoom the frames are prepared as the whole central square at the resolution that
+        # gives the model's crop S px (zoom_crop then cuts each clip's crop from it).
+        side = self.cfg.image_size
+        if self.zoom > 0:
+            side = math.ceil(self.cfg.image_size / self.cfg.crop_scale)
+        self._square_cfg = dataclasses.replace(self.cfg, crop_scale=1.0, image_size=side)
         self.cache = cache
         self._cached: dict[int, Clip] = {}
-        # Cached frames are already the S×S crop; crop_scale 1 makes the second crop a no-op.
-        self._cached_cfg = dataclasses.replace(self.cfg, crop_scale=1.0)
+        # Cached frames are already the crop (or the square); crop_scale 1 makes the second
+        # crop a no-op.
+        self._cached_cfg = dataclasses.replace(self.cfg, crop_scale=1.0, image_size=side)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -96,9 +108,10 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
                 f"{self.manifest_file}: clip {row.clip}: has_imu={int(row.has_imu)} but the "
                 f"clip {'has' if clip.has_imu else 'lacks'} imu.csv"
             )
+        prep = self._square_cfg if self.zoom > 0 else self.cfg
         if not self.cache:
-            return clip, self.cfg
-        small = np.stack([crop_resize(f, self.cfg) for f in clip.frames])  # (N, S, S, 3)
+            return clip, prep
+        small = np.stack([crop_resize(f, prep) for f in clip.frames])  # (N, S, S, 3)
         self._cached[i] = dataclasses.replace(clip, frames=small)
         return self._cached[i], self._cached_cfg
 
@@ -111,7 +124,9 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
             rng = np.random.default_rng(seed)
         shift = float(rng.uniform(-0.5, 0.5)) if rng is not None else 0.0
         out = preprocess_clip(clip, cfg, shift=shift)
-        video_u8: np.ndarray = out["video"]  # (T, S, S, 3) uint8
+        video_u8: np.ndarray = out["video"]  # (T, S, S, 3) uint8 (with zoom: the squares)
+        if rng is not None and self.zoom > 0:
+            video_u8 = zoom_crop(video_u8, self.cfg.crop_scale, self.zoom, self.cfg.image_size, rng)
         imu: np.ndarray = out["imu"]  # (T, K, 6) float32
         present = bool(out["imu_present"])
         label, attack = float(row.is_live), row.attack
@@ -152,6 +167,28 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         rev = imu[::-1, ::-1].copy()
         rev[..., 3:] *= -1.0
         return rev
+
+
+def zoom_crop(
+    squares: np.ndarray, crop_scale: float, zoom: float, size: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(T, B, B, 3) uint8 central squares -> (T, size, size, 3): one crop for the whole clip, of
+    side crop_scale·B·z with z log-uniform in [1/(1 + zoom), 1 + zoom] (at most B), placed
+    anywhere that keeps it inside the square. The face comes out larger or smaller than in the
+    model's own crop (a narrower or wider camera, nearer or farther) and off-centre, partly cut
+    at the edges; the motion across frames is untouched (the same crop for every frame)."""
+    import cv2
+
+    b = squares.shape[1]
+    z = math.exp(rng.uniform(-math.log1p(zoom), math.log1p(zoom)))
+    side = int(min(b, max(8, round(crop_scale * b * z))))
+    x0, y0 = (int(rng.integers(0, b - side + 1)) for _ in range(2))
+    interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return np.stack([
+        cv2.resize(np.ascontiguousarray(f[y0 : y0 + side, x0 : x0 + side]), (size, size),
+                   interpolation=interp)
+        for f in squares
+    ])  # fmt: skip
 
 
 def photometric_jitter(video: np.ndarray, rng: np.random.Generator) -> np.ndarray:
