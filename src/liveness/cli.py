@@ -71,10 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--modalities", choices=["fused", "video", "imu"], default="fused")
     t.add_argument("--imu-dropout", type=float, default=0.15, help="modality dropout rate")
     t.add_argument("--imu-swap", type=float, default=0.0, help="live clips given wrong IMU")
-    t.add_argument("--crop-scale", type=float, default=1.0,
-                   help="the model's crop: this share of the frame's central square")
-    t.add_argument("--zoom", type=float, default=0.0,
-                   help="training crops up to (1 + zoom)x larger or smaller, moved off-centre")
+    t.add_argument("--crop-scale", type=float, default=1.0, help="crop: share of the square")
+    t.add_argument("--zoom", type=float, default=0.0, help="training crops (1 + zoom)x either way")
     t.add_argument("--block-flow", action="store_true", help="add block-wise LK motion features")
     t.add_argument("--motion-aux", action="store_true", help="ego-motion head + gyro supervision")
     t.add_argument("--threads", type=int, default=0, help="torch threads per process")
