@@ -35,6 +35,7 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
     reflection and, with probability `imu_dropout`, drops the IMU (zeros, imu_present 0).
     With probability `imu_swap` a live clip's IMU is replaced by motion that did not film it
     (see _mismatched_imu) and the item becomes an injection: the physics-consistency signal.
+    With `zoom` (training only) each clip's crop varies in size and place (zoom_crop).
     Random draws come from torch's generator, so torch.manual_seed and DataLoader worker
     seeding make them reproducible and distinct per worker.
 
@@ -77,17 +78,16 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         if zoom < 0.0:
             raise ValueError(f"zoom must be >= 0, got {zoom}")
         self.zoom = zoom if train else 0.0
-        # With zoom the frames are prepared as the whole central square at the resolution that
-        # gives the model's crop S px (zoom_crop then cuts each clip's crop from it).
+        # Frames are first cut to the model's crop, S px; with zoom to the whole central square
+        # at the size that makes the model's crop S px (zoom_crop then cuts each clip's crop).
         side = self.cfg.image_size
         if self.zoom > 0:
             side = math.ceil(self.cfg.image_size / self.cfg.crop_scale)
-        self._square_cfg = dataclasses.replace(self.cfg, crop_scale=1.0, image_size=side)
         self.cache = cache
         self._cached: dict[int, Clip] = {}
-        # Cached frames are already the crop (or the square); crop_scale 1 makes the second
-        # crop a no-op.
+        # Cached frames are already cut; crop_scale 1 at their size makes the second cut a no-op.
         self._cached_cfg = dataclasses.replace(self.cfg, crop_scale=1.0, image_size=side)
+        self._first_cfg = self._cached_cfg if self.zoom > 0 else self.cfg
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -108,10 +108,9 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
                 f"{self.manifest_file}: clip {row.clip}: has_imu={int(row.has_imu)} but the "
                 f"clip {'has' if clip.has_imu else 'lacks'} imu.csv"
             )
-        prep = self._square_cfg if self.zoom > 0 else self.cfg
         if not self.cache:
-            return clip, prep
-        small = np.stack([crop_resize(f, prep) for f in clip.frames])  # (N, S, S, 3)
+            return clip, self._first_cfg
+        small = np.stack([crop_resize(f, self._first_cfg) for f in clip.frames])  # (N, S, S, 3)
         self._cached[i] = dataclasses.replace(clip, frames=small)
         return self._cached[i], self._cached_cfg
 
