@@ -191,3 +191,19 @@ def test_zoom_trains_on_varied_crops_and_leaves_evaluation_alone(root: Path) -> 
         assert np.array_equal(got, ref)
     with pytest.raises(ValueError, match="zoom"):
         ClipDataset(root, "train", cfg, zoom=-0.1)
+
+
+def test_camera_aug_changes_training_items_only(root: Path) -> None:
+    cfg = PreprocessConfig(num_frames=8, image_size=16, imu_per_frame=3)
+    ref = preprocess_clip(read_clip(root / "clips" / "c0"), cfg)["video"]
+    plain = ClipDataset(root, "train", cfg, camera_aug=1.0)  # evaluation: never augmented
+    got = (plain[0]["video"].permute(0, 2, 3, 1).numpy() * 255.0).round().astype(np.uint8)
+    assert np.array_equal(got, ref)
+    torch.manual_seed(0)
+    off = ClipDataset(root, "train", cfg, train=True)[0]["video"]
+    torch.manual_seed(0)
+    on = ClipDataset(root, "train", cfg, train=True, camera_aug=1.0)[0]["video"]
+    assert on.shape == off.shape and not torch.equal(on, off)
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="camera_aug"):
+            ClipDataset(root, "train", cfg, camera_aug=bad)

@@ -53,6 +53,18 @@ def test_train_resume_calibrate_evaluate(tiny_dataset: Path, tmp_path: Path) -> 
     assert json.loads((tmp_path / "report" / "report.json").read_text())["split"] == "test"
 
 
+def test_cli_train_options_reach_the_checkpoint(tiny_dataset: Path, tmp_path: Path) -> None:
+    from liveness.cli import main as cli_main
+
+    out = tmp_path / "cli"
+    argv = ["train", "--data", str(tiny_dataset), "--out", str(out), "--epochs", "1"]
+    argv += ["--max-steps", "1", "--batch-size", "2", "--frames", "4", "--image-size", "32"]
+    argv += ["--width-mult", "0.25", "--threads", "1", "--camera-aug", "0.4", "--zoom", "0.1"]
+    assert cli_main(argv) == 0
+    targs = load_checkpoint(out / "best.pt")["train_args"]
+    assert targs["camera_aug"] == 0.4 and targs["zoom"] == 0.1
+
+
 def test_training_reduces_loss(tiny_dataset: Path, tmp_path: Path) -> None:
     torch.manual_seed(0)
     main(_args(tiny_dataset, tmp_path / "fit", epochs=6, lr=5e-3, imu_dropout=0.0))

@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--imu-swap", type=float, default=0.0, help="live clips given wrong IMU")
     t.add_argument("--crop-scale", type=float, default=1.0, help="crop: share of the square")
     t.add_argument("--zoom", type=float, default=0.0, help="training crops (1 + zoom)x either way")
+    t.add_argument(
+        "--camera-aug", type=float, default=0.0, help="chance of each camera change (augment.py)"
+    )
     t.add_argument("--block-flow", action="store_true", help="add block-wise LK motion features")
     t.add_argument("--motion-aux", action="store_true", help="ego-motion head + gyro supervision")
     t.add_argument("--threads", type=int, default=0, help="torch threads per process")

@@ -84,6 +84,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         imu_dropout=args.imu_dropout,
         imu_swap=args.imu_swap,
         zoom=args.zoom,
+        camera_aug=args.camera_aug,
     )
     best = main(targs)
     print(f"best checkpoint: {best}")

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from liveness.augment import camera_pipeline
 from liveness.clip import Clip, read_clip
 from liveness.config import PreprocessConfig
 from liveness.manifest import SPLITS, ManifestRow, manifest_path, read_manifest
@@ -35,7 +36,9 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
     reflection and, with probability `imu_dropout`, drops the IMU (zeros, imu_present 0).
     With probability `imu_swap` a live clip's IMU is replaced by motion that did not film it
     (see _mismatched_imu) and the item becomes an injection: the physics-consistency signal.
-    With `zoom` (training only) each clip's crop varies in size and place (zoom_crop).
+    With `zoom` (training only) each clip's crop varies in size and place (zoom_crop); with
+    `camera_aug` it is softened, recoloured and recompressed as other cameras would
+    (liveness.augment.camera_pipeline, each change with that probability).
     Random draws come from torch's generator, so torch.manual_seed and DataLoader worker
     seeding make them reproducible and distinct per worker.
 
@@ -53,6 +56,7 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         cache: bool = False,
         imu_swap: float = 0.0,
         zoom: float = 0.0,
+        camera_aug: float = 0.0,
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r} (expected {'|'.join(SPLITS)})")
@@ -78,6 +82,9 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         if zoom < 0.0:
             raise ValueError(f"zoom must be >= 0, got {zoom}")
         self.zoom = zoom if train else 0.0
+        if not 0.0 <= camera_aug <= 1.0:
+            raise ValueError(f"camera_aug must be in [0, 1], got {camera_aug}")
+        self.camera_aug = camera_aug if train else 0.0
         # Frames are first cut to the model's crop, S px; with zoom to the whole central square
         # at the size that makes the model's crop S px (zoom_crop then cuts each clip's crop).
         side = self.cfg.image_size
@@ -126,6 +133,8 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         video_u8: np.ndarray = out["video"]  # (T, S, S, 3) uint8 (with zoom: the squares)
         if rng is not None and self.zoom > 0:
             video_u8 = zoom_crop(video_u8, self.cfg.crop_scale, self.zoom, self.cfg.image_size, rng)
+        if rng is not None and self.camera_aug > 0:
+            video_u8 = camera_pipeline(video_u8, rng, self.camera_aug)
         imu: np.ndarray = out["imu"]  # (T, K, 6) float32
         present = bool(out["imu_present"])
         label, attack = float(row.is_live), row.attack
