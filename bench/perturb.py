@@ -25,6 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from liveness import metrics
+from liveness.augment import recompress
 from liveness.clip import Clip, read_clip
 from liveness.manifest import read_manifest
 from liveness.predict import load_predictor
@@ -38,15 +39,7 @@ def _per_frame(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Frames], Fra
 
 def _jpeg(quality: int) -> Callable[[Frames], Frames]:
     """Re-encoded at a quality below the generator's range (50–95): a thrifty virtual camera."""
-
-    def enc(f: np.ndarray) -> np.ndarray:
-        ok, buf = cv2.imencode(".jpg", f[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
-        back = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
-        if back is None:
-            raise RuntimeError("OpenCV could not re-encode a frame as JPEG")
-        return np.ascontiguousarray(back[..., ::-1])
-
-    return _per_frame(enc)
+    return lambda frames: recompress(frames, quality)
 
 
 def _sharpen(f: np.ndarray) -> np.ndarray:
