@@ -226,7 +226,10 @@ def main(args: TrainArgs) -> Path:
     validation split and stores it in best.pt's configuration. Returns best.pt's path."""
     rank, world, device = setup_distributed()
     if args.threads:
+        import cv2  # the camera augmentation's resize/JPEG would otherwise spawn its own pool
+
         torch.set_num_threads(args.threads)
+        cv2.setNumThreads(args.threads)
     seed_everything(args.seed)
     out = Path(args.out)
     if rank == 0:
