@@ -17,10 +17,10 @@ from liveness.predict import Predictor
 from liveness.server.audit import Auditor
 from liveness.server.errors import HTTP_CODES, ApiError
 from liveness.server.integrity import model_info
-from liveness.server.metrics import Metrics
 from liveness.server.sessions import SessionStore, open_store
 from liveness.server.settings import ServerSettings
 from liveness.server.state import AppState, watch_model
+from liveness.server.telemetry import Metrics
 
 log = logging.getLogger("liveness.server")
 # Metric labels take bounded values only: a client-chosen method would make a series each.

@@ -12,9 +12,9 @@ from flask import current_app
 from liveness.predict import Predictor
 from liveness.server.audit import Auditor
 from liveness.server.integrity import ModelWatch
-from liveness.server.metrics import Metrics
 from liveness.server.sessions import SessionStore
 from liveness.server.settings import ServerSettings
+from liveness.server.telemetry import Metrics
 
 
 @dataclass
