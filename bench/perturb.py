@@ -7,10 +7,11 @@ whose frames were changed the way phones and webcams change theirs and the gener
 Each perturbation is applied to every frame of every clip (uint8 RGB in, uint8 RGB out; the
 IMU, stamps and meta.json untouched) and the capture goes through `Predictor.assess`: face
 check, network, motion agreement and policy, at the model's own threshold. Prints, per
-perturbation: genuine refused (BPCER), each species' APCER, AUC of the final score, and the
-median network score of the genuine captures. The generator's own range is the first row; a
-row that moves far from it names a camera the detector would fail on. --clips N: the first N
-clips of the set in manifest order (0 = all).
+perturbation: genuine refused (BPCER), each species' APCER, AUC of the final score, the median
+network score of the genuine captures, and what refused the genuine ones (the face check, the
+motion policy or gate, or the score below the threshold). The generator's own range is the
+first row; a row that moves far from it names a camera the detector would fail on. --clips N:
+the first N clips of the set in manifest order (0 = all).
 """
 
 from __future__ import annotations
@@ -100,6 +101,17 @@ PERTURBATIONS: dict[str, Callable[[Frames], Frames]] = {
 }
 
 
+REFUSERS = ("face", "motion", "score")
+
+
+def _why(d: dict) -> str:
+    """Which stage refused a capture: the face check, the motion policy or gate, or the score."""
+    code = d.get("rejected")
+    if code == "no_face":
+        return "face"
+    return "motion" if code else "score"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--model", default="src/liveness/models/default.pt")
@@ -116,14 +128,16 @@ def main() -> None:
     rows = [r for r in read_manifest(Path(root)) if split in ("all", r.split)]
     rows = rows[: args.clips] if args.clips else rows
     p = load_predictor(args.model)
-    out: dict[str, list[tuple[bool, float, float]]] = {n: [] for n in names}  # live, score, net
+    # per clip: live, score, network score, what refused it ("" when accepted)
+    out: dict[str, list[tuple[bool, float, float, str]]] = {n: [] for n in names}
     for r in tqdm(rows, desc="clips", unit="clip"):
         clip = read_clip(Path(root) / r.clip)
         for n in names:
             changed = Clip(PERTURBATIONS[n](clip.frames), clip.frame_t_ms, clip.imu, clip.meta)
             d, _ = p.assess(changed)
             model_score = float(d.get("model_score", float("nan")))
-            out[n].append((bool(d["live"]), float(d.get("score", 0.0)), model_score))
+            live = bool(d["live"])
+            out[n].append((live, float(d.get("score", 0.0)), model_score, "" if live else _why(d)))
     is_live = np.array([r.is_live for r in rows])
     attack = np.array([r.attack for r in rows])
     species = sorted(set(attack[~is_live]))
@@ -131,22 +145,25 @@ def main() -> None:
     print(f"{args.model} at threshold {p.threshold:.4f}, {args.data}: {is_live.sum()} genuine, "
           f"{(~is_live).sum()} attacks")  # fmt: skip
     print("| frames | BPCER | " + " | ".join(f"APCER {s}" for s in species)
-          + " | AUC | genuine net median |")  # fmt: skip
-    print("|---|---|" + "---|" * len(species) + "---|---|")
+          + " | AUC | genuine net median | genuine refused by face / motion / score |")  # fmt: skip
+    print("|---|---|" + "---|" * len(species) + "---|---|---|")
     for n in names:
         acc = np.array([x[0] for x in out[n]])
         score = np.array([x[1] for x in out[n]])
         net = np.array([x[2] for x in out[n]])
+        why = np.array([x[3] for x in out[n]])
         row = {
             "bpcer": float(np.mean(~acc[is_live])),
             **{f"apcer_{s}": float(np.mean(acc[attack == s])) for s in species},
             "auc": metrics.auc(score, is_live),
             "genuine_net_median": float(np.nanmedian(net[is_live])),
+            **{f"bpcer_{k}": float(np.mean(why[is_live] == k)) for k in REFUSERS},
         }
         table[n] = row
         apcers = " | ".join(f"{100 * row[f'apcer_{s}']:.1f} %" for s in species)
+        refusers = " / ".join(f"{100 * row[f'bpcer_{k}']:.1f}" for k in REFUSERS)
         print(f"| {n} | {100 * row['bpcer']:.1f} % | {apcers} | {row['auc']:.3f} | "
-              f"{row['genuine_net_median']:.3f} |")  # fmt: skip
+              f"{row['genuine_net_median']:.3f} | {refusers} % |")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=2) + "\n")
 
