@@ -63,12 +63,12 @@ test: lint typecheck pytest
 # shifted, the exports (INT8 kept only if it agrees clip by clip with the checkpoint's decision
 # on both). See docs/MODEL_CARD.md.
 MODEL_DATA ?= data/tr3k
-MODEL_RUN ?= runs/walls24_s0
+MODEL_RUN ?= runs/camaug24_s0
 CAL_DATA ?= data/tc79
 SHIFT_DATA ?= data/sh81
 default-model: setup-dev
 	$(VENV)/bin/liveness synth --out $(MODEL_DATA) --clips 3000 --seed 2025 --workers 2 --preset training
-	$(VENV)/bin/liveness train --data $(MODEL_DATA) --out $(MODEL_RUN) --epochs 24 --frames 12 --image-size 96 --threads 1 --seed 0
+	$(VENV)/bin/liveness train --data $(MODEL_DATA) --out $(MODEL_RUN) --epochs 24 --frames 12 --image-size 96 --threads 1 --seed 0 --camera-aug 0.5
 	$(PY) -c "from liveness.checkpoint import slim_checkpoint as s; s('$(MODEL_RUN)/best.pt', 'src/liveness/models/default.pt')"
 	$(VENV)/bin/liveness synth --out $(CAL_DATA) --clips 1000 --seed 79 --workers 2 --preset training
 	$(VENV)/bin/liveness calibrate --model src/liveness/models/default.pt --data $(CAL_DATA) --split all --bpcer 0.10
