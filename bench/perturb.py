@@ -67,10 +67,10 @@ def _gamma(g: float) -> Callable[[Frames], Frames]:
     return lambda frames: lut[frames]
 
 
-def _tint(frames: Frames) -> Frames:
-    """A white balance 20 % off (red up, blue down): a camera that misjudged the light."""
-    gains = np.array([1.2, 1.0, 0.8], np.float32)
-    return np.clip(frames.astype(np.float32) * gains, 0, 255).astype(np.uint8)
+def _tint(r: float, b: float) -> Callable[[Frames], Frames]:
+    """A white balance off by these red and blue gains: a camera that misjudged the light."""
+    gains = np.array([r, 1.0, b], np.float32)
+    return lambda frames: np.clip(frames.astype(np.float32) * gains, 0, 255).astype(np.uint8)
 
 
 def _noise(frames: Frames) -> Frames:
@@ -95,7 +95,8 @@ PERTURBATIONS: dict[str, Callable[[Frames], Frames]] = {
     "soft": _per_frame(_soft),
     "gamma0.6": _gamma(0.6),
     "gamma1.6": _gamma(1.6),
-    "tint": _tint,
+    "tint": _tint(1.2, 0.8),  # warm: red up, blue down
+    "tint_cool": _tint(0.8, 1.2),
     "noise": _noise,
     "desaturate": _grey,
 }
