@@ -133,9 +133,11 @@ def test_bundled_model_is_the_default_and_matches_its_card(tmp_path: Path) -> No
     lines = [json.loads(x) for x in buf.getvalue().splitlines()]
     pred = load_predictor()
     assert pred.backend.name == "tflite"  # serving needs no PyTorch
-    # calibrated on validation (rule, fusion and gate stored), not the 0.5 default
+    # calibrated (rule, fusion and gate stored), not the 0.5 default and the identity fusion
     assert pred.config.threshold_rule != "uncalibrated" and pred.config.threshold != 0.5
-    assert "validation" in pred.config.fusion.rule and pred.config.fusion.motion_gate
+    assert "calibration split" in pred.config.threshold_rule
+    assert pred.config.fusion.rule == "logistic regression on the calibration split"
+    assert pred.config.fusion.motion_gate
     assert len(lines) == 3
     for r in lines:
         assert "score" in r or r.get("rejected") == "no_face"

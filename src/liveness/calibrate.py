@@ -131,7 +131,7 @@ def fit_fusion(
         beta = beta - np.linalg.solve(hess, grad)
     return FusionConfig(
         w_model=float(beta[0]), w_motion=float(beta[1]), b_imu=float(beta[2]),
-        bias=float(beta[3]), rule="logistic regression on the validation split",
+        bias=float(beta[3]), rule="logistic regression on the calibration split",
         motion_form=form.motion_form, motion_gate=motion_gate, gate_below=gate_below,
     )  # fmt: skip
 
