@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from liveness.augment import LUMA
 from liveness.clip import read_clip
 from liveness.manifest import read_manifest
 
@@ -45,7 +46,7 @@ def main() -> None:
         m = central_means(read_clip(Path(root) / r.clip).frames, args.frames)
         for key in (r.attack, f"{r.attack}/{r.variant}"):
             cast.setdefault(key, []).append(float(np.log(m[0] / max(m[2], 1e-6))))
-            luma.setdefault(key, []).append(float(m @ np.array([0.299, 0.587, 0.114])))
+            luma.setdefault(key, []).append(float(m @ LUMA))
     print(f"{args.data}: log(R / B) of the central square (> 0 warm, < 0 cool)")
     print("| class | n | mean | median | p10 | p90 | mean luma |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -26,7 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from liveness import metrics
-from liveness.augment import recompress
+from liveness.augment import LUMA, recompress
 from liveness.clip import Clip, read_clip
 from liveness.manifest import read_manifest
 from liveness.predict import load_predictor
@@ -83,7 +83,7 @@ def _noise(frames: Frames) -> Frames:
 def _grey(frames: Frames) -> Frames:
     """Colour halved toward grey: a washed-out, desaturated stream."""
     f = frames.astype(np.float32)
-    y = f @ np.array([0.299, 0.587, 0.114], np.float32)
+    y = f @ LUMA
     return np.clip(0.5 * f + 0.5 * y[..., None], 0, 255).astype(np.uint8)
 
 

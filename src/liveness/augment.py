@@ -22,6 +22,7 @@ JPEG_QUALITY = (20, 95)  # the generator's own range is 50–95
 CHANNEL_GAIN = 0.2  # white balance: each channel × [1 − g, 1 + g]
 SATURATION = (0.5, 1.3)  # colour toward grey (< 1) or away from it
 GAMMA = 0.5  # tone curve exponent in [exp(−g), exp(g)]
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601 luma weights of R, G, B
 
 
 def soften(video: np.ndarray, scale: float) -> np.ndarray:
@@ -56,7 +57,7 @@ def recolour(video: np.ndarray, gains: np.ndarray, saturation: float, gamma: flo
     table per channel would not do saturation, so this works in float."""
     v = video.astype(np.float32) / 255.0
     v = v * gains.astype(np.float32)
-    y = v @ np.array([0.299, 0.587, 0.114], np.float32)
+    y = v @ LUMA
     v = y[..., None] + saturation * (v - y[..., None])
     v = np.power(np.clip(v, 0.0, 1.0), gamma, dtype=np.float32)
     return (v * 255.0 + 0.5).astype(np.uint8)
