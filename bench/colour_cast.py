@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from liveness.augment import LUMA
 from liveness.clip import read_clip
 from liveness.manifest import read_manifest
+from liveness.preprocess import LUMA
 
 
 def central_means(frames: np.ndarray, n: int) -> np.ndarray:

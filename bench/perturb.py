@@ -26,10 +26,11 @@ import numpy as np
 from tqdm import tqdm
 
 from liveness import metrics
-from liveness.augment import LUMA, recompress
+from liveness.augment import recompress
 from liveness.clip import Clip, read_clip
 from liveness.manifest import read_manifest
 from liveness.predict import load_predictor
+from liveness.preprocess import LUMA
 
 Frames = np.ndarray  # (T, H, W, 3) uint8 RGB
 

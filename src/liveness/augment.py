@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from liveness.preprocess import LUMA  # BT.601 luma weights of R, G, B
+
 # Ranges, each drawn uniformly per clip (log-uniform for scale factors).
 SOFT_SCALE = (0.35, 1.0)  # resolution kept before scaling back: 0.35 = a 34-px face square
 JPEG_QUALITY = (20, 95)  # the generator's own range is 50–95
 CHANNEL_GAIN = 0.2  # white balance: each channel × [1 − g, 1 + g]
 SATURATION = (0.5, 1.3)  # colour toward grey (< 1) or away from it
 GAMMA = 0.5  # tone curve exponent in [exp(−g), exp(g)]
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601 luma weights of R, G, B
 
 
 def soften(video: np.ndarray, scale: float) -> np.ndarray:

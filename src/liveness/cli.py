@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--camera-aug", type=float, default=0.0, help="chance of each camera change (augment.py)"
     )
+    t.add_argument(
+        "--white-balance", action="store_true", help="grey-world per clip (preprocess.py)"
+    )
     t.add_argument("--block-flow", action="store_true", help="add block-wise LK motion features")
     t.add_argument("--motion-aux", action="store_true", help="ego-motion head + gyro supervision")
     t.add_argument("--threads", type=int, default=0, help="torch threads per process")

@@ -60,7 +60,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from liveness.train import TrainArgs, main
 
     pp = PreprocessConfig(
-        num_frames=args.frames, image_size=args.image_size, crop_scale=args.crop_scale
+        num_frames=args.frames,
+        image_size=args.image_size,
+        crop_scale=args.crop_scale,
+        white_balance=args.white_balance,
     )
     mc = ModelConfig(
         block_flow=args.block_flow,

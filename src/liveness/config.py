@@ -18,6 +18,9 @@ class PreprocessConfig:
     `crop_scale * min(W, H)` (where the page's face oval sits), resized to `image_size`².
     IMU: resampled to `imu_per_frame` samples per frame interval on the frames' time span,
     accelerometer divided by `acc_scale`, gyroscope by `gyro_scale`.
+    `white_balance`: grey-world per clip on the crops (liveness.preprocess.white_balance), so
+    the camera's and the room's colour cast is not read as liveness; False for models trained
+    without it (their configs lack the field and load as False).
     """
 
     num_frames: int = 16
@@ -26,6 +29,7 @@ class PreprocessConfig:
     imu_per_frame: int = 4
     acc_scale: float = GRAVITY
     gyro_scale: float = 1.0
+    white_balance: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -14,7 +14,13 @@ from liveness.augment import camera_pipeline
 from liveness.clip import Clip, read_clip
 from liveness.config import PreprocessConfig
 from liveness.manifest import SPLITS, ManifestRow, manifest_path, read_manifest
-from liveness.preprocess import crop_resize, mirror_clip_arrays, preprocess_clip, video_to_model
+from liveness.preprocess import (
+    crop_resize,
+    mirror_clip_arrays,
+    preprocess_clip,
+    video_to_model,
+    white_balance,
+)
 
 ATTACKS = ("none", "print", "replay", "injection")  # index = the `attack` target
 
@@ -93,8 +99,13 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         self.cache = cache
         self._cached: dict[int, Clip] = {}
         # Cached frames are already cut; crop_scale 1 at their size makes the second cut a no-op.
-        self._cached_cfg = dataclasses.replace(self.cfg, crop_scale=1.0, image_size=side)
-        self._first_cfg = self._cached_cfg if self.zoom > 0 else self.cfg
+        # White balance comes last, after zoom and the camera augmentation (as a real camera's
+        # cast comes before the model's preprocessing), so the cropping configs leave it out.
+        self._cached_cfg = dataclasses.replace(
+            self.cfg, crop_scale=1.0, image_size=side, white_balance=False
+        )
+        unbalanced = dataclasses.replace(self.cfg, white_balance=False)
+        self._first_cfg = self._cached_cfg if self.zoom > 0 else unbalanced
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -135,6 +146,8 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
             video_u8 = zoom_crop(video_u8, self.cfg.crop_scale, self.zoom, self.cfg.image_size, rng)
         if rng is not None and self.camera_aug > 0:
             video_u8 = camera_pipeline(video_u8, rng, self.camera_aug)
+        if self.cfg.white_balance:
+            video_u8 = white_balance(video_u8)
         imu: np.ndarray = out["imu"]  # (T, K, 6) float32
         present = bool(out["imu_present"])
         label, attack = float(row.is_live), row.attack

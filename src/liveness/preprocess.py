@@ -10,6 +10,12 @@ from PIL import Image
 from liveness.clip import Clip
 from liveness.config import GRAVITY, PreprocessConfig
 
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601 luma weights of R, G, B
+
+# Grey-world gains are clamped to this factor either way: a crop that is one colour (a face
+# filling it, a coloured wall) must not be pushed to grey.
+WB_MAX_GAIN = 2.0
+
 # Reflecting the device x axis (x -> -x) flips ax; the gyroscope is a pseudovector
 # (ω -> det(M)·M·ω with M = diag(-1, 1, 1)), so gx stays and gy, gz flip.
 MIRROR_IMU_SIGNS = np.array([-1.0, 1.0, 1.0, 1.0, -1.0, -1.0], dtype=np.float32)
@@ -66,6 +72,35 @@ def crop_resize(frame: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8)
 
 
+def white_balance(video: np.ndarray) -> np.ndarray:
+    """Grey-world white balance of a clip: one gain per channel so that the clip's mean colour
+    is grey at its own luma (BT.601), the same gains for every frame.
+
+    video: (T, H, W, 3) uint8 RGB -> same shape uint8. Why: a camera's white balance and the
+    room's light move the whole frame's colour, and a network trained on one renderer reads
+    that cast as liveness (docs/MODEL.md, "Colour"). What is left is each pixel's colour
+    relative to its clip: a print's duller ink, a screen's bluer white beside the room.
+    Saturated pixels (any channel >= 250) do not count toward the means; gains are clamped to
+    [1 / WB_MAX_GAIN, WB_MAX_GAIN]. Applied as one lookup table per channel.
+    """
+    import cv2
+
+    if video.ndim != 4 or video.shape[-1] != 3 or video.dtype != np.uint8:
+        raise ValueError(f"video must be (T, H, W, 3) uint8, got {video.dtype} {video.shape}")
+    t, h, w, _ = video.shape
+    rows = np.ascontiguousarray(video).reshape(t * h, w, 3)  # frames stacked: one image
+    brightest = np.maximum(np.maximum(rows[..., 0], rows[..., 1]), rows[..., 2])  # (T·H, W)
+    keep = (brightest < 250).astype(np.uint8)
+    if int(keep.sum()) < 16:  # a blown-out clip: nothing to measure the cast on
+        return video
+    means = np.array(cv2.mean(rows, mask=keep)[:3], dtype=np.float64)  # (3,) R, G, B
+    luma = float(means @ LUMA.astype(np.float64))
+    gains = np.clip(luma / np.maximum(means, 1.0), 1.0 / WB_MAX_GAIN, WB_MAX_GAIN)  # (3,)
+    levels = np.arange(256, dtype=np.float64)[:, None]  # (256, 1)
+    luts = np.clip(np.rint(levels * gains[None, :]), 0, 255).astype(np.uint8)  # (256, 3)
+    return cv2.LUT(rows, luts.reshape(256, 1, 3)).reshape(video.shape)
+
+
 def normalise_accel_sign(imu: np.ndarray) -> tuple[np.ndarray, bool]:
     """The contract's accelerometer sign, from physics: a phone held up for a selfie reads
     gravity along +y (CONTRACT.md). Browser families have been reported to disagree on the sign
@@ -114,9 +149,9 @@ def resample_imu(imu: np.ndarray, frame_times_ms: np.ndarray, cfg: PreprocessCon
 def preprocess_clip(clip: Clip, cfg: PreprocessConfig, shift: float = 0.0) -> dict[str, Any]:
     """THE path from a clip to model inputs (dataset, CLI and server all call this).
 
-    Returns video (T, S, S, 3) uint8, imu (T, K, 6) float32 (zeros without IMU),
-    imu_present bool, frame_t_ms (T,) float64 and frame_indices (T,) int64 of the chosen
-    frames, with T = cfg.num_frames. `shift` is training-time jitter (see
+    Returns video (T, S, S, 3) uint8 (white-balanced if cfg.white_balance), imu (T, K, 6)
+    float32 (zeros without IMU), imu_present bool, frame_t_ms (T,) float64 and frame_indices
+    (T,) int64 of the chosen frames, with T = cfg.num_frames. `shift` is training-time jitter (see
     select_frame_indices); leave it 0 for inference.
     """
     idx = select_frame_indices(clip.frame_t_ms, cfg.num_frames, shift)
@@ -125,6 +160,8 @@ def preprocess_clip(clip: Clip, cfg: PreprocessConfig, shift: float = 0.0) -> di
         if i not in done:
             done[i] = crop_resize(clip.frames[i], cfg)
     video = np.stack([done[i] for i in idx.tolist()])  # (T, S, S, 3)
+    if cfg.white_balance:
+        video = white_balance(video)
     frame_t = np.asarray(clip.frame_t_ms, dtype=np.float64)[idx]
     flipped = False
     if clip.imu is not None:
