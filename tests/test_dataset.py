@@ -207,3 +207,20 @@ def test_camera_aug_changes_training_items_only(root: Path) -> None:
     for bad in (-0.1, 1.5):
         with pytest.raises(ValueError, match="camera_aug"):
             ClipDataset(root, "train", cfg, camera_aug=bad)
+
+
+def test_white_balance_comes_after_the_camera_augmentation(root: Path) -> None:
+    cfg = PreprocessConfig(num_frames=8, image_size=16, imu_per_frame=3, white_balance=True)
+    for cache in (False, True):
+        ref = preprocess_clip(read_clip(root / "clips" / "c1"), cfg)["video"]
+        plain = ClipDataset(root, "train", cfg, cache=cache)  # evaluation: preprocess_clip
+        got = (plain[1]["video"].permute(0, 2, 3, 1).numpy() * 255.0).round().astype(np.uint8)
+        assert np.array_equal(got, ref)
+    # Training items are balanced last: whatever colour the augmentation gave them, their
+    # mean colour is grey before the photometric jitter (which moves all channels alike).
+    torch.manual_seed(1)
+    ds = ClipDataset(root, "train", cfg, train=True, camera_aug=1.0)
+    for _ in range(4):
+        v = ds[1]["video"].numpy()  # (T, 3, S, S)
+        means = v.mean(axis=(0, 2, 3))
+        assert np.ptp(means) < 0.05 * max(float(means.mean()), 0.05)

@@ -21,6 +21,7 @@ from liveness.preprocess import (
     resample_imu,
     select_frame_indices,
     video_to_model,
+    white_balance,
 )
 
 CFG = PreprocessConfig(num_frames=8, image_size=16, imu_per_frame=4)
@@ -214,3 +215,62 @@ def test_phone_lying_face_up_is_not_flipped() -> None:
     t = np.arange(0.0, 1000.0, 10.0)
     imu = np.column_stack([t, np.tile([0.0, -1.0, 9.8], (len(t), 1)), np.zeros((len(t), 3))])
     assert normalise_accel_sign(imu)[1] is False
+
+
+def scene(seed: int = 3) -> np.ndarray:
+    """(4, 12, 12, 3) uint8: random colours in 40..180 (no channel saturates under the casts
+    below), a neutral scene on average."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(40, 180, (4, 12, 12, 3)).astype(np.uint8)
+
+
+def test_white_balance_removes_a_cast_and_keeps_relative_colour() -> None:
+    base = scene()
+    cast = np.clip(base * np.array([1.3, 1.0, 0.75]), 0, 255).astype(np.uint8)  # warm light
+    cool = np.clip(base * np.array([0.8, 1.0, 1.25]), 0, 255).astype(np.uint8)  # cool light
+    a, b = white_balance(cast), white_balance(cool)
+    for v in (a, b):
+        assert v.shape == base.shape and v.dtype == np.uint8
+        means = v.reshape(-1, 3).mean(axis=0)
+        assert np.ptp(means) < 1.5  # grey on average, to rounding
+    # The two lights give the same picture after balancing, up to brightness (each keeps its
+    # own luma) and rounding ...
+    a_f, b_f = a.astype(float), b.astype(float)
+    assert np.abs(a_f - b_f * a_f.mean() / b_f.mean()).mean() < 1.5
+    assert np.abs(cast.astype(float) - cool.astype(float)).mean() > 15.0  # ... unlike before
+    # ... and a pixel that is redder than the rest stays redder.
+    red = base.copy()
+    red[:, :3, :3] = (200, 60, 60)
+    out = white_balance(red)
+    assert (out[:, :3, :3, 0] > out[:, :3, :3, 2] + 80).all()
+    # Gains are the same for every frame: a frame's change over time is kept.
+    flicker = cast.copy()
+    flicker[2] = (flicker[2] * 0.8).astype(np.uint8)
+    g = white_balance(flicker).astype(float)
+    assert g[2].mean() < 0.85 * g[1].mean()
+
+
+def test_white_balance_limits_and_input_checks() -> None:
+    green = np.zeros((2, 8, 8, 3), np.uint8)
+    green[..., 1] = 200
+    green[..., 0] = 20
+    green[..., 2] = 20
+    out = white_balance(green).reshape(-1, 3)[0]
+    assert out[0] <= 40 + 1 and out[1] >= 100  # gains clamped to 2x either way: not grey
+    blown = np.full((2, 8, 8, 3), 255, np.uint8)
+    assert white_balance(blown) is blown  # nothing below saturation to measure
+    with pytest.raises(ValueError, match="uint8"):
+        white_balance(green.astype(np.float32))
+    with pytest.raises(ValueError, match="uint8"):
+        white_balance(green[0])
+
+
+def test_preprocess_clip_white_balance_only_when_configured() -> None:
+    c = small_clip()
+    c = dataclasses.replace(c, frames=(c.frames * np.array([1.0, 0.8, 0.5])).astype(np.uint8))
+    plain = preprocess_clip(c, CFG)["video"]
+    balanced = preprocess_clip(c, dataclasses.replace(CFG, white_balance=True))["video"]
+    assert np.array_equal(balanced, white_balance(plain))
+    assert np.ptp(balanced.reshape(-1, 3).mean(axis=0)) < 2.0
+    assert np.ptp(plain.reshape(-1, 3).mean(axis=0)) > 20.0
+    assert PreprocessConfig.from_dict({"num_frames": 8}).white_balance is False  # old configs
