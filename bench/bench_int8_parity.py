@@ -2,7 +2,7 @@
 
 Usage: python bench/bench_int8_parity.py --checkpoint src/liveness/models/default.pt \
     --data data/s1200 --parity-data data/s1200:val,data/cal77:test,data/hr78:all \
-    [--clips 400] [--calib-clips 64] [--repeats 60] [--only NAME,...]
+    [--clips 400] [--calib-clips 64] [--repeats 60] [--only 'NAME|NAME...']
 
 Converts the checkpoint to float TFLite once, then quantizes it with each candidate recipe
 (ai-edge-quantizer; calibration on `--calib-clips` clips of the train split of `--data`, the
@@ -83,7 +83,14 @@ CANDIDATES: dict[str, tuple[list[dict[str, Any]], str | None]] = {
     "stages 8-15 a8w8, p90": (static(stages(8)), "p90"),
     "stages 11-15 a8w8, ema": (static(stages(11)), "ema"),
     "stages 11-15 a8w8, p90": (static(stages(11)), "p90"),
-    "stages 5-15 a8w8, p90 + head w8 (export default)": (et.int8_recipe(), "p90"),
+    "stages 8-15 a8w8, p90 + head w8 (the default until the white-balanced network)": (
+        et.int8_recipe(),
+        "p90",
+    ),
+    "stages 9-15 a8w8, p90 + head w8": (et.int8_recipe(stages(9)), "p90"),
+    "stages 10-15 a8w8, p90 + head w8": (et.int8_recipe(stages(10)), "p90"),
+    "stages 11-15 a8w8, p90 + head w8": (et.int8_recipe(stages(11)), "p90"),
+    "stages 8-15 a8w8, p99 + head w8 (export default)": (et.int8_recipe(), "p99"),
 }
 
 
@@ -132,7 +139,7 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=400, help="held-out clips per set (at most)")
     ap.add_argument("--calib-clips", type=int, default=et.CALIBRATION_CLIPS)
     ap.add_argument("--repeats", type=int, default=60)
-    ap.add_argument("--only", default=None, help="comma list of candidate names")
+    ap.add_argument("--only", default=None, help="candidate names, |-separated")
     ap.add_argument("--extra", default=None, help="comma list of existing INT8 files to compare")
     args = ap.parse_args()
     model, cfg = model_from_checkpoint(args.checkpoint)
@@ -140,7 +147,9 @@ def main() -> None:
     refs = [reference_probs(model, b) for b in sets]
     calib = load_clips(args.data, "train", cfg, args.calib_clips, seed=1)
     feeds = [et._feeds(calib, i) for i in range(len(calib))]
-    names = args.only.split(",") if args.only else list(CANDIDATES)
+    names = args.only.split("|") if args.only else list(CANDIDATES)
+    if unknown := [n for n in names if n not in CANDIDATES]:
+        raise SystemExit(f"unknown candidates {unknown}; known: {list(CANDIDATES)}")
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         f32 = tmp / "f32.tflite"
