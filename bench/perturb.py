@@ -88,6 +88,24 @@ def _grey(frames: Frames) -> Frames:
     return np.clip(0.5 * f + 0.5 * y[..., None], 0, 255).astype(np.uint8)
 
 
+def _chroma420(f: np.ndarray) -> np.ndarray:
+    """Colour at half resolution (YCbCr 4:2:0, as a camera stream carries it), then JPEG 90
+    (the capture page's quality): the path a browser's camera frames take to the service."""
+    ycc = cv2.cvtColor(f, cv2.COLOR_RGB2YCrCb)
+    h, w = f.shape[:2]
+    for c in (1, 2):
+        half = cv2.resize(ycc[..., c], ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+        ycc[..., c] = cv2.resize(half, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def _range(frames: Frames) -> Frames:
+    """Full-range video read as limited range (levels 16–235 stretched to 0–255): a common
+    video-pipeline mismatch, and what Chromium's fake camera does to the browser tests' .y4m."""
+    v = (frames.astype(np.float32) - 16.0) * (255.0 / 219.0)
+    return np.clip(np.rint(v), 0, 255).astype(np.uint8)
+
+
 PERTURBATIONS: dict[str, Callable[[Frames], Frames]] = {
     "none": lambda frames: frames,
     "jpeg25": _jpeg(25),
@@ -100,6 +118,8 @@ PERTURBATIONS: dict[str, Callable[[Frames], Frames]] = {
     "tint_cool": _tint(0.8, 1.2),
     "noise": _noise,
     "desaturate": _grey,
+    "range": _range,
+    "chroma420": lambda frames: recompress(_per_frame(_chroma420)(frames), 90),
 }
 
 

@@ -129,13 +129,17 @@ def read_mark(frame: np.ndarray) -> int:
 
 
 def rgb_to_yuv420(frame: np.ndarray) -> bytes:
-    """One RGB frame -> planar Y, U, V (4:2:0, full range as JPEG: the y4m tag C420jpeg)."""
-    ycc = np.asarray(Image.fromarray(frame).convert("YCbCr"), dtype=np.float32)
+    """One RGB frame -> planar Y, U, V (4:2:0, chroma sited as JPEG: the y4m tag C420jpeg), in
+    limited range (Y 16–235, Cb/Cr 16–240): Chromium's fake camera reads a .y4m as BT.601
+    limited range whatever it holds, so full-range levels came out stretched (contrast × 1.16,
+    shadows and highlights clipped) and the page sent other pixels than the clip's."""
+    ycc = np.asarray(Image.fromarray(frame).convert("YCbCr"), dtype=np.float32)  # full range
     h, w = ycc.shape[:2]
-    y = ycc[..., 0]
+    y = 16.0 + ycc[..., 0] * (219.0 / 255.0)
     # Chroma: mean of each 2x2 block ("jpeg" siting: centred between the four pixels).
     cb = ycc[..., 1].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
     cr = ycc[..., 2].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    cb, cr = (128.0 + (c - 128.0) * (224.0 / 255.0) for c in (cb, cr))
     planes = [np.clip(np.round(p), 0, 255).astype(np.uint8) for p in (y, cb, cr)]
     return b"".join(p.tobytes() for p in planes)
 

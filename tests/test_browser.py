@@ -308,6 +308,10 @@ def check_frames(
         same = np.mean((got - src) ** 2)
         mirrored = np.mean((got - src[:, ::-1]) ** 2)
         assert same < 0.1 * mirrored, (same, mirrored)
+        # ... with the clip's levels: neither stretched nor squeezed on the way (a colour-range
+        # mismatch in the camera path once stretched the contrast by 16 %).
+        assert abs(got.std() / src.std() - 1.0) < 0.05, (got.std(), src.std())
+        assert abs(got.mean() - src.mean()) < 4.0, (got.mean(), src.mean())
     # Where the capture window fell in the clip (0: it began with the clip's first frame).
     stats = {
         "frames": n,
