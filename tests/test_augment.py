@@ -70,3 +70,35 @@ def test_pipeline_keeps_shape_and_type(seed: int) -> None:
     v = _checker_video()
     out = camera_pipeline(v, np.random.default_rng(seed), 0.5)
     assert out.shape == v.shape and out.dtype == np.uint8
+
+
+def test_levels_stretch_like_limited_range_read_as_full() -> None:
+    v = _checker_video()
+    lo, hi = 16 / 255, 235 / 255
+    out = recolour(v, np.ones(3), 1.0, 1.0, (lo, hi)).astype(float)
+    expect = np.clip((v.astype(float) - 16.0) * 255.0 / 219.0, 0, 255)
+    assert np.abs(out - expect).max() <= 1.0
+    flat = recolour(v, np.ones(3), 1.0, 1.0, (-0.1, 1.1)).astype(float)
+    assert flat.std() < 0.9 * v.std()  # black and white points moved out: less contrast
+
+
+def test_levels_zero_keeps_the_random_stream() -> None:
+    # A recipe without levels gets the same bytes as before the option existed; with them
+    # the recolouring draws two more numbers and the clip differs.
+    from liveness import augment as aug
+
+    v = _checker_video(frames=4)
+    for seed in range(6):
+        r = np.random.default_rng(seed)  # the draws the pipeline made before levels existed
+        r.random()
+        x = soften(v, float(np.exp(r.uniform(np.log(aug.SOFT_SCALE[0]), 0.0))))
+        r.random()
+        gains = r.uniform(1 - aug.CHANNEL_GAIN, 1 + aug.CHANNEL_GAIN, 3)
+        sat = float(r.uniform(*aug.SATURATION))
+        x = recolour(x, gains, sat, float(np.exp(r.uniform(-aug.GAMMA, aug.GAMMA))))
+        r.random()
+        x = recompress(x, int(r.integers(aug.JPEG_QUALITY[0], aug.JPEG_QUALITY[1] + 1)))
+        assert np.array_equal(x, camera_pipeline(v, np.random.default_rng(seed), 1.0, 0.0))
+    a = camera_pipeline(v, np.random.default_rng(1), 1.0)
+    b = camera_pipeline(v, np.random.default_rng(1), 1.0, levels=0.08)
+    assert a.shape == b.shape and not np.array_equal(a, b)

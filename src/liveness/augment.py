@@ -53,20 +53,36 @@ def recompress(video: np.ndarray, quality: int) -> np.ndarray:
     return np.ascontiguousarray(np.stack(out))
 
 
-def recolour(video: np.ndarray, gains: np.ndarray, saturation: float, gamma: float) -> np.ndarray:
-    """Per-channel gains (3,), saturation about the luma, then a tone curve: one 256-entry
+def recolour(
+    video: np.ndarray,
+    gains: np.ndarray,
+    saturation: float,
+    gamma: float,
+    levels: tuple[float, float] = (0.0, 1.0),
+) -> np.ndarray:
+    """Per-channel gains (3,), saturation about the luma, the black and white points moved to
+    `levels` (lo, hi): v -> (v - lo) / (hi - lo), clipped (lo > 0, hi < 1 stretch, as full-range
+    video read as limited range does; the reverse flattens), then a tone curve. One 256-entry
     table per channel would not do saturation, so this works in float."""
     v = video.astype(np.float32) / 255.0
     v = v * gains.astype(np.float32)
     y = v @ LUMA
     v = y[..., None] + saturation * (v - y[..., None])
+    lo, hi = levels
+    if (lo, hi) != (0.0, 1.0):
+        v = (v - np.float32(lo)) / np.float32(hi - lo)
     v = np.power(np.clip(v, 0.0, 1.0), gamma, dtype=np.float32)
     return (v * 255.0 + 0.5).astype(np.uint8)
 
 
-def camera_pipeline(video: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
+def camera_pipeline(
+    video: np.ndarray, rng: np.random.Generator, p: float, levels: float = 0.0
+) -> np.ndarray:
     """Each of the three changes (soften, recolour, recompress, in a camera's order) applied
-    with probability p, one draw of its strength per clip. p = 0 returns the input."""
+    with probability p, one draw of its strength per clip. p = 0 returns the input.
+    levels > 0: the recolouring also moves the black and white points, each by up to that
+    share of the range either way (0.08 covers 16–235 read as 0–255); 0 draws nothing for it,
+    so the random stream, and a recipe without it, stay as they were."""
     if p <= 0:
         return video
     if rng.random() < p:
@@ -75,7 +91,11 @@ def camera_pipeline(video: np.ndarray, rng: np.random.Generator, p: float) -> np
     if rng.random() < p:
         gains = rng.uniform(1 - CHANNEL_GAIN, 1 + CHANNEL_GAIN, 3)
         sat = float(rng.uniform(*SATURATION))
-        video = recolour(video, gains, sat, float(np.exp(rng.uniform(-GAMMA, GAMMA))))
+        gamma = float(np.exp(rng.uniform(-GAMMA, GAMMA)))
+        lv = (0.0, 1.0)
+        if levels > 0:
+            lv = (float(rng.uniform(-levels, levels)), 1.0 + float(rng.uniform(-levels, levels)))
+        video = recolour(video, gains, sat, gamma, lv)
     if rng.random() < p:
         video = recompress(video, int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1)))
     return video

@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--camera-aug", type=float, default=0.0, help="chance of each camera change (augment.py)"
     )
     t.add_argument(
+        "--camera-levels", type=float, default=0.0, help="camera aug: black/white points moved"
+    )
+    t.add_argument(
         "--white-balance", action="store_true", help="grey-world per clip (preprocess.py)"
     )
     t.add_argument("--block-flow", action="store_true", help="add block-wise LK motion features")

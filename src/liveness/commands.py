@@ -88,6 +88,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         imu_swap=args.imu_swap,
         zoom=args.zoom,
         camera_aug=args.camera_aug,
+        camera_levels=args.camera_levels,
     )
     best = main(targs)
     print(f"best checkpoint: {best}")

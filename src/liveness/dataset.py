@@ -44,7 +44,8 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
     (see _mismatched_imu) and the item becomes an injection: the physics-consistency signal.
     With `zoom` (training only) each clip's crop varies in size and place (zoom_crop); with
     `camera_aug` it is softened, recoloured and recompressed as other cameras would
-    (liveness.augment.camera_pipeline, each change with that probability).
+    (liveness.augment.camera_pipeline, each change with that probability; `camera_levels` also
+    moves the black and white points).
     Random draws come from torch's generator, so torch.manual_seed and DataLoader worker
     seeding make them reproducible and distinct per worker.
 
@@ -63,6 +64,7 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         imu_swap: float = 0.0,
         zoom: float = 0.0,
         camera_aug: float = 0.0,
+        camera_levels: float = 0.0,
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r} (expected {'|'.join(SPLITS)})")
@@ -91,6 +93,9 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         if not 0.0 <= camera_aug <= 1.0:
             raise ValueError(f"camera_aug must be in [0, 1], got {camera_aug}")
         self.camera_aug = camera_aug if train else 0.0
+        if not 0.0 <= camera_levels < 0.5:
+            raise ValueError(f"camera_levels must be in [0, 0.5), got {camera_levels}")
+        self.camera_levels = camera_levels
         # Frames are first cut to the model's crop, S px; with zoom to the whole central square
         # at the size that makes the model's crop S px (zoom_crop then cuts each clip's crop).
         side = self.cfg.image_size
@@ -145,7 +150,7 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         if rng is not None and self.zoom > 0:
             video_u8 = zoom_crop(video_u8, self.cfg.crop_scale, self.zoom, self.cfg.image_size, rng)
         if rng is not None and self.camera_aug > 0:
-            video_u8 = camera_pipeline(video_u8, rng, self.camera_aug)
+            video_u8 = camera_pipeline(video_u8, rng, self.camera_aug, self.camera_levels)
         if self.cfg.white_balance:
             video_u8 = white_balance(video_u8)
         imu: np.ndarray = out["imu"]  # (T, K, 6) float32

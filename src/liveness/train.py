@@ -41,6 +41,7 @@ class TrainArgs:
     imu_swap: float = 0.0  # live clips given mismatched motion become injections (dataset)
     zoom: float = 0.0  # training crops vary in size and place (dataset: ClipDataset.zoom)
     camera_aug: float = 0.0  # other cameras' softness, colour, JPEG (liveness.augment)
+    camera_levels: float = 0.0  # ... and black / white points moved by up to this share
     aux_weight: float = 0.5  # weight of the ego-motion loss (models with motion_aux)
     threads: int = 0  # torch intra-op threads per process; 0 = leave torch's default
     workers: int = 0  # DataLoader worker processes
@@ -136,6 +137,7 @@ def load_data(
         imu_swap=swap,
         zoom=args.zoom,
         camera_aug=args.camera_aug,
+        camera_levels=args.camera_levels,
     )
     val_ds = ClipDataset(args.data, "val", pp, train=False, cache=args.cache)
     if len(train_ds) == 0 or len(val_ds) == 0:
