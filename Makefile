@@ -57,9 +57,9 @@ test: lint typecheck pytest
 # The bundled default model, reproducibly: training-preset data (~26 min), training (24 epochs
 # with the camera augmentation and the grey-world white balance: 42 min for seeds 0 and 1 side
 # by side on the 2-core VM; seed 0 was shipped, seed 1 is its comparison in docs/MODEL.md), a
-# slim copy (weights + configuration) into the package, the fusion and the threshold calibrated on another seed's 1,000
-# training-preset clips (~9 min; at most 10 % of genuine users refused there, the motion gate
-# refusing every capture whose video does not follow the phone),
+# slim copy (weights + configuration) into the package, the fusion and the threshold calibrated
+# on another seed's 1,000 training-preset clips (~9 min; at most 10 % of genuine users refused
+# there, the motion gate refusing every capture whose video does not follow the phone),
 # a shifted set (settings outside the training ranges, ~20 min), the report on test and
 # shifted, the exports (INT8 kept only if it agrees clip by clip with the checkpoint's decision
 # on test, shifted and the calibration set). See docs/MODEL_CARD.md.
