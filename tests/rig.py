@@ -66,6 +66,18 @@ def omega(t: np.ndarray, seed: int, tremor: float = 1.0) -> np.ndarray:
     return out
 
 
+def poses(w: np.ndarray, arc_m: float, dt: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """Device rotations (N, 3, 3) dev->world integrated from body rates w (N, 3) rad/s, and the
+    camera positions (N, 3) m on an arc about the point arc_m in front of the rest pose (its
+    optical axis stays through that point: c = p − R·p; 0: turning in place)."""
+    rots = [np.eye(3)]
+    for x in w[:-1]:
+        rots.append(rots[-1] @ rotvec_to_matrix(x * dt))  # body-frame rates
+    r = np.array(rots)
+    pivot = np.array([0.0, 0.0, arc_m])
+    return r, pivot - r @ pivot
+
+
 def capture(
     seed: int,
     fps: float = 15.0,
@@ -95,13 +107,7 @@ def capture(
         half = int(3 * stabilise_ms)
         k = np.exp(-0.5 * (np.arange(-half, half + 1) / stabilise_ms) ** 2)
         w_img = np.column_stack([np.convolve(w_img[:, j], k / k.sum(), "same") for j in range(3)])
-    rots = [np.eye(3)]
-    for x in w_img[:-1]:
-        rots.append(rots[-1] @ rotvec_to_matrix(x * dt))  # body-frame rates
-    rots_arr = np.array(rots)
-    # On an arc the optical axis stays through the pivot p: c = p − R·(0, 0, arc_m).
-    pivot = np.array([0.0, 0.0, arc_m])
-    pos = pivot - rots_arr @ pivot
+    rots_arr, pos = poses(w_img, arc_m, dt)
     ft = np.arange(0.05, 2.1, 1.0 / fps)
     fi = np.round(ft / dt).astype(int)
     depth = plane_m if arc_m > 0 else 1.0
@@ -114,3 +120,60 @@ def capture(
     acc = np.einsum("nji,nj->ni", rots_arr[ii], c_dd + np.array([0.0, 9.81, 0.0]))
     imu = np.column_stack([1000 * it, acc, gyro])
     return frames, 1000 * ft, imu
+
+
+def render_ball(
+    big: np.ndarray,
+    rots: np.ndarray,
+    pos: np.ndarray,
+    centre_m: float,
+    radius_m: float,
+    wall_m: float = 1.5,
+) -> np.ndarray:
+    """Frames (T, H, W, 3) of a textured ball (a head-sized 3-D surface) `centre_m` in front of
+    the rest pose, before a textured wall `wall_m` away: each pixel's ray (the contract's
+    projection, turned by rots (T, 3, 3) dev->world, from positions pos (T, 3)) is cut with the
+    ball, else with the wall. The ball's texture is the canvas laid on by longitude and
+    latitude, the wall's is the canvas as seen from the rest pose."""
+    uu, vv = np.meshgrid(np.arange(W) + 0.5, np.arange(H) + 0.5)
+    rays = np.stack([-(uu - W / 2) / F, -(vv - H / 2) / F, np.ones_like(uu)], -1)  # (H, W, 3)
+    centre = np.array([0.0, 0.0, centre_m])
+    ch, cw = big.shape[0] / 2, big.shape[1] / 2
+    out = []
+    for r, c in zip(rots, pos, strict=True):
+        d = rays @ r.T  # world directions
+        oc = c - centre
+        b = np.einsum("hwk,k->hw", d, oc)
+        a = np.einsum("hwk,hwk->hw", d, d)
+        disc = b * b - a * (oc @ oc - radius_m**2)
+        s_ball = (-b - np.sqrt(np.maximum(disc, 0.0))) / a
+        hit = (disc > 0) & (s_ball > 0)
+        p = c + s_ball[..., None] * d
+        n = (p - centre) / radius_m
+        lon, lat = np.arctan2(n[..., 0], -n[..., 2]), np.arcsin(np.clip(n[..., 1], -1, 1))
+        ball_x, ball_y = cw - 120.0 * lon, ch - 120.0 * lat  # 120 canvas px per radian
+        s_wall = (wall_m - c[2]) / d[..., 2]
+        q = c + s_wall[..., None] * d
+        wall_x, wall_y = cw - F * q[..., 0] / wall_m, ch - F * q[..., 1] / wall_m
+        mx = np.where(hit, ball_x, wall_x).astype(np.float32)
+        my = np.where(hit, ball_y, wall_y).astype(np.float32)
+        out.append(cv2.remap(big, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT))
+    return np.stack(out)
+
+
+def ball_capture(
+    seed: int, fps: float = 15.0, arc_m: float = 0.35, radius_m: float = 0.09, flat: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, frame_t_ms) of the camera swung on an arc about a head-sized textured ball
+    `arc_m` in front of it (its view stays on the ball's centre), or turned in place with
+    arc_m = 0 (the ball then 0.35 m away). `flat`: the same move before a textured plane
+    through the ball's centre instead (a print of it, as far away)."""
+    dt = 1e-3
+    t = np.arange(0.0, 2.2, dt)
+    rots_arr, pos = poses(omega(t, seed), arc_m, dt)
+    ft = np.arange(0.05, 2.1, 1.0 / fps)
+    fi = np.round(ft / dt).astype(int)
+    dist = arc_m or 0.35
+    if flat:
+        return render(canvas(seed), rots_arr[fi], pos[fi], dist), 1000 * ft
+    return render_ball(canvas(seed), rots_arr[fi], pos[fi], dist, radius_m), 1000 * ft

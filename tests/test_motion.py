@@ -22,7 +22,7 @@ from liveness.motion import (
     video_motion,
 )
 from liveness.rotation import rotvec_to_matrix
-from tests.rig import HFOV, F, H, W, canvas, capture, omega, projection, render
+from tests.rig import HFOV, F, H, W, canvas, capture, omega, poses, projection, render
 
 CFG = MotionConfig()
 
@@ -271,13 +271,7 @@ def test_no_sensors_and_blank_video() -> None:
 def _true_displacement(seed: int, arc_m: float, ft_ms: np.ndarray) -> np.ndarray:
     """The rig camera's displacement over each frame interval, in its own axes (K, 3) m."""
     dt = 1e-3
-    w = omega(np.arange(0.0, 2.2, dt), seed)
-    rots = [np.eye(3)]
-    for x in w[:-1]:
-        rots.append(rots[-1] @ rotvec_to_matrix(x * dt))
-    r = np.array(rots)
-    pivot = np.array([0.0, 0.0, arc_m])
-    pos = pivot - r @ pivot
+    r, pos = poses(omega(np.arange(0.0, 2.2, dt), seed), arc_m, dt)
     i = np.round(ft_ms / 1000.0 / dt).astype(int)
     return np.einsum("nji,nj->ni", r[i[:-1]], pos[i[1:]] - pos[i[:-1]])
 

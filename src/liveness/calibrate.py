@@ -1,8 +1,9 @@
 """Calibrate a model file's decision on a validation split: the late fusion and the threshold.
 
 `liveness calibrate --model FILE --data DIR` scores every clip of the split through the decision
-path's inputs (network score, motion agreement, face check), fits the fusion of the network's
-logit with the agreement score (logistic regression), picks the threshold by the stated rule and
+path's inputs (network score, motion agreement, face-flatness cue, face check), fits the fusion
+of the network's logit with the agreement score and the flatness cue (logistic regression),
+picks the threshold by the stated rule and
 writes both into the file's configuration (the checkpoint, or an export's sidecar). Nothing is
 chosen on the split a report is made on: calibrate on `val`, report on `test` and `shifted`.
 """
@@ -21,7 +22,7 @@ from tqdm import tqdm
 from liveness import metrics
 from liveness.clip import read_clip
 from liveness.config import FusionConfig, LivenessConfig
-from liveness.decision import VETO, WEAK, decide, gated, logit
+from liveness.decision import VETO, WEAK, clip_agreement, clip_relief, decide, gated, logit
 from liveness.manifest import read_manifest
 from liveness.preprocess import preprocess_clip
 
@@ -29,10 +30,15 @@ RULES = ("balanced", "apcer", "bpcer")
 
 
 def collect(
-    predictor: Any, data: str | os.PathLike[str], split: str, progress: bool = True
+    predictor: Any,
+    data: str | os.PathLike[str],
+    split: str,
+    progress: bool = True,
+    relief: bool | None = None,
 ) -> dict[str, Any]:
-    """Per clip of `split`: network score, agreement (or None), face check, label, species.
-    `data` may name several datasets, comma-separated (their clips are pooled)."""
+    """Per clip of `split`: network score, agreement (or None), face-flatness cue, face check,
+    label, species. `data` may name several datasets, comma-separated (their clips are pooled).
+    `relief`: measure the flatness cue (None: when the model's fusion uses it)."""
     rows = []
     for part in str(data).split(","):
         root = Path(part)
@@ -40,7 +46,10 @@ def collect(
         if not got:
             raise ValueError(f"{root}: no clips in split {split!r}")
         rows += [(root, r) for r in got]
-    out: dict[str, list[Any]] = {k: [] for k in ("clip", "model", "motion", "face_ok", "has_imu")}
+    keys = ("clip", "model", "motion", "relief", "face_ok", "has_imu")
+    out: dict[str, list[Any]] = {k: [] for k in keys}
+    if relief is None:
+        relief = bool(predictor.config.fusion.w_relief)
     for root, r in tqdm(rows, desc=f"score {split}", unit="clip", disable=not progress):
         clip = read_clip(root / r.clip)
         fc = predictor.check_face(clip)
@@ -48,7 +57,8 @@ def collect(
         res = predictor.predict_inputs([item])[0]
         out["clip"].append(r.clip if len(str(data).split(",")) == 1 else str(root / r.clip))
         out["model"].append(res["model_score"])
-        out["motion"].append(predictor.motion(clip) if clip.imu is not None else None)
+        out["motion"].append(clip_agreement(clip, predictor.config))
+        out["relief"].append(clip_relief(clip, predictor.config, force=relief))
         out["face_ok"].append(fc is None or fc.ok)
         out["has_imu"].append(clip.imu is not None)
     return {
@@ -62,21 +72,32 @@ def collect(
 def decided(scored: dict[str, Any], cfg: LivenessConfig) -> np.ndarray:
     """The decision path's score of every collected clip (0 when refused by policy or face)."""
     s = []
-    for m, a, imu, face in zip(
-        scored["model"], scored["motion"], scored["has_imu"], scored["face_ok"], strict=True
-    ):
-        s.append(decide(m, imu, a, cfg).score if face else 0.0)
+    reliefs = scored.get("relief") or [None] * len(scored["model"])
+    for m, a, imu, face, r in zip(
+        scored["model"], scored["motion"], scored["has_imu"], scored["face_ok"], reliefs,
+        strict=True,
+    ):  # fmt: skip
+        s.append(decide(m, imu, a, cfg, r).score if face else 0.0)
     return np.array(s)
 
 
-def _features(scored: dict[str, Any], form: FusionConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 4) features [logit p, has·motion term, has, 1] and which clips enter the fit
-    (face found, not refused by a veto finding or, with the motion gate, by disagreeing)."""
+def _features(
+    scored: dict[str, Any], form: FusionConfig, relief: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 4) features [logit p, has·motion term, has, 1] (with `relief`, (N, 5): the
+    flatness term before the 1) and which clips enter the fit (face found, not refused by a
+    veto finding or, with the motion gate, by disagreeing)."""
     x, keep = [], []
-    for m, a, face in zip(scored["model"], scored["motion"], scored["face_ok"], strict=True):
+    reliefs = scored.get("relief") or [None] * len(scored["model"])
+    for m, a, face, r in zip(
+        scored["model"], scored["motion"], scored["face_ok"], reliefs, strict=True
+    ):
         usable = a is not None and a.status not in ("no_motion", "unreliable")
         has = 1.0 if usable and np.isfinite(a.score) else 0.0
-        x.append([logit(m), has * form.motion_term(a.score if has else 0.5), has, 1.0])
+        row = [logit(m), has * form.motion_term(a.score if has else 0.5), has]
+        if relief:
+            row.append(form.relief_term(r.misfit_pct if r is not None else None))
+        x.append([*row, 1.0])
         refused = a is not None and (bool(set(a.findings) & set(VETO)) or gated(a, form))
         keep.append(face and not refused)
     return np.array(x), np.array(keep)
@@ -111,19 +132,25 @@ def fit_fusion(
     motion_form: str = "logit",
     motion_gate: bool = True,
     gate_below: float | None = None,
+    relief: bool | None = None,
 ) -> FusionConfig:
     """Logistic regression (Newton's method, a little L2) of live vs spoof on the features,
-    classes weighted equally. The agreement enters as a clipped logit (FusionConfig): on seed
-    77's validation split that lowered worst APCER 0.106 → 0.064 and BPCER 0.115 → 0.083 against
-    the linear form (docs/MOTION.md). With `motion_gate` captures the motion check calls
-    disagreeing are refused by policy, so only the others enter the fit (docs/MODEL.md)."""
+    classes weighted equally; with `relief` (None: when `scored` holds the cue) the
+    face-flatness term too (docs/MOTION.md, "Is the face a plane?"). The agreement enters as a
+    clipped logit (FusionConfig): on seed 77's validation split that lowered worst APCER
+    0.106 → 0.064 and BPCER 0.115 → 0.083 against the linear form (docs/MOTION.md). With
+    `motion_gate` captures the motion check calls disagreeing are refused by policy, so only
+    the others enter the fit (docs/MODEL.md)."""
     form = FusionConfig(motion_form=motion_form, motion_gate=motion_gate, gate_below=gate_below)
-    x, keep = _features(scored, form)
+    if relief is None:
+        relief = any(r is not None for r in scored.get("relief") or [])
+    x, keep = _features(scored, form, relief)
     y = scored["is_live"].astype(float)
     x, y = x[keep], y[keep]
     w_cls = np.where(y > 0, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1))
-    beta = np.array([1.0, 0.0, 0.0, 0.0])
-    reg = l2 * np.diag([1.0, 1.0, 1.0, 0.0])
+    beta = np.zeros(x.shape[1])
+    beta[0] = 1.0
+    reg = l2 * np.diag([1.0] * (x.shape[1] - 1) + [0.0])  # the bias is not pulled
     for _ in range(iters):
         p = 1 / (1 + np.exp(-np.clip(x @ beta, -30, 30)))
         grad = x.T @ (w_cls * (p - y)) + reg @ beta
@@ -131,8 +158,9 @@ def fit_fusion(
         beta = beta - np.linalg.solve(hess, grad)
     return FusionConfig(
         w_model=float(beta[0]), w_motion=float(beta[1]), b_imu=float(beta[2]),
-        bias=float(beta[3]), rule="logistic regression on the calibration split",
+        bias=float(beta[-1]), rule="logistic regression on the calibration split",
         motion_form=form.motion_form, motion_gate=motion_gate, gate_below=gate_below,
+        w_relief=float(beta[3]) if relief else 0.0,
     )  # fmt: skip
 
 
@@ -211,21 +239,25 @@ def calibrate(
     progress: bool = True,
     motion_gate: bool = True,
     gate_bpcer: float | None = None,
+    relief: bool = True,
 ) -> dict[str, Any]:
     """Fit the fusion and the threshold on `split` and write them into `model_file`; `target`
     is the APCER or BPCER the `apcer` / `bpcer` rule holds on that split; `motion_gate`: see
     FusionConfig; `gate_bpcer`: the share of genuine captures the gate may refuse by itself
-    (sets FusionConfig.gate_below; None: the gate refuses every disagreeing capture)."""
+    (sets FusionConfig.gate_below; None: the gate refuses every disagreeing capture);
+    `relief`: fuse the face-flatness cue too (FusionConfig.w_relief)."""
     from liveness.predict import load_predictor
 
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}")
     predictor = load_predictor(model_file)
-    scored = collect(predictor, data, split, progress)
+    scored = collect(predictor, data, split, progress, relief=relief and fuse)
     cfg = predictor.config
     level = gate_level(scored, gate_bpcer) if motion_gate and gate_bpcer is not None else None
     fusion = (
-        fit_fusion(scored, motion_gate=motion_gate, gate_below=level) if fuse else FusionConfig()
+        fit_fusion(scored, motion_gate=motion_gate, gate_below=level, relief=relief)
+        if fuse
+        else FusionConfig()
     )
     cfg = dataclasses.replace(cfg, fusion=fusion)
     s = decided(scored, cfg)

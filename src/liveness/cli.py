@@ -142,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the gate may refuse at most this share of genuine captures by itself: "
                    "weak-correlation ones above the level this sets are fused (default: refuse "
                    "every disagreeing capture)")  # fmt: skip
+    c.add_argument("--no-relief", action="store_true",
+                   help="leave the face-flatness cue out of the fusion")  # fmt: skip
     c.set_defaults(func=commands.cmd_calibrate)
 
     m = sub.add_parser("motion", help="motion agreement of clips (video vs gyro), with plots")

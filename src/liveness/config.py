@@ -162,6 +162,15 @@ class MotionConfig:
     # image motion is unobservable (the aperture problem) and LK's answer there is noise.
     # OpenCV's default is 1e-4; 1e-2 measured on tc79 in docs/MOTION.md.
     lk_min_eig: float = 1e-2
+    # The face-flatness cue (liveness.motion.relief; docs/MOTION.md "Is the face a plane?"):
+    # corners of the face region followed through this many frames spread over the clip,
+    # each step checked there and back (a track whose round trip misses by more than
+    # relief_fb_px, at the tracked size, is dropped: drifting tracks look like relief), and a
+    # frame's homography fitted only when at least relief_min_points reached it.
+    relief_frames: int = 12
+    relief_corners: int = 40
+    relief_fb_px: float = 0.3
+    relief_min_points: int = 12
     irls_iters: int = 4
     robust_px: float = 0.5  # Cauchy scale of the flow residual, px at the tracked size
     min_conf: float = 0.3  # a background fit below this hands the interval to the face region
@@ -217,6 +226,11 @@ class MotionConfig:
 
 
 MOTION_EPS = 0.05  # the agreement is clipped to [ε, 1 − ε] before its logit
+# The face's misfit to one plane enters the fusion below 1 % of the width, between the medians
+# of prints (~0.45 %) and genuine faces (~1.5 %) on the training preset; below 0.1 % is
+# tracking noise (docs/MOTION.md, "Is the face a plane?").
+RELIEF_REF_PCT = 1.0
+RELIEF_MIN_PCT = 0.1
 
 
 @dataclass(frozen=True)
@@ -245,6 +259,18 @@ class FusionConfig:
     # are fused. None: every disagreeing capture is refused. `liveness calibrate` sets it so
     # the gate by itself refuses at most `gate_bpcer` of the genuine calibration captures.
     gate_below: float | None = None
+    # The face-flatness cue (liveness.motion.relief), for every capture, sensors or not:
+    # + w_relief·min(log(misfit / RELIEF_REF_PCT), 0), one-sided: a face flatter than the
+    # reference lowers the score, depth does not raise it (a replay shows a recorded 3-D face,
+    # an injection is one). A capture where it could not be measured adds nothing.
+    # 0: not used (models calibrated before it).
+    w_relief: float = 0.0
+
+    def relief_term(self, misfit_pct: float | None) -> float:
+        """The face's misfit to one plane (% of the width) as it enters the fusion: ≤ 0."""
+        if misfit_pct is None or not math.isfinite(misfit_pct):
+            return 0.0
+        return min(math.log(max(misfit_pct, RELIEF_MIN_PCT) / RELIEF_REF_PCT), 0.0)
 
     def motion_term(self, agreement: float) -> float:
         """The agreement score (0..1) as it enters the fusion."""

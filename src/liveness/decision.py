@@ -12,6 +12,8 @@ so does a capture the motion check calls disagreeing, with the check's own words
 disagreeing on weak correlation alone only below the calibrated `gate_below`);
 otherwise the agreement score is fused with the network's score (FusionConfig) and the fused
 score meets the threshold. Without sensors: the network's score alone, and the answer says so.
+With or without sensors, a model calibrated with it also fuses how far the face's motion is from
+one plane's (liveness.motion.relief: a print or a screen is flat, a face is not).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from liveness.clip import Clip
 from liveness.config import FusionConfig, LivenessConfig
-from liveness.motion import FINDINGS, Agreement
+from liveness.motion import FINDINGS, Agreement, Relief, agreement, relief
 
 # Findings that refuse whatever the scores (their rate on genuine captures: docs/MOTION.md).
 # A shifted stream ("offset") lowers the agreement score instead: on the generator's own live
@@ -35,6 +38,24 @@ VETO = ("video_moves_phone_rests", "phone_moves_video_still")
 # like this too): the gate refuses them below FusionConfig.gate_below, above it they are fused.
 # "gain" is the reported ratio; a ratio no camera explains is "gain_impossible", not weak.
 WEAK = frozenset(("low_correlation", "gain"))
+
+
+def clip_agreement(clip: Clip, cfg: LivenessConfig) -> Agreement | None:
+    """The motion agreement of a capture (all its frames against its gyro); None without
+    sensors. The camera's field of view comes from its meta.json when it states one."""
+    if clip.imu is None:
+        return None
+    hfov = clip.meta.get("hfov_deg") if isinstance(clip.meta, dict) else None
+    hfov = float(hfov) if isinstance(hfov, int | float) and 30 <= hfov <= 120 else None
+    return agreement(clip.frames, clip.frame_t_ms, clip.imu, cfg.motion, hfov)[0]
+
+
+def clip_relief(clip: Clip, cfg: LivenessConfig, force: bool = False) -> Relief | None:
+    """The face-flatness cue of a capture when the model's fusion uses it (or `force`), else
+    None: models calibrated before it pay nothing for it."""
+    if not (force or cfg.fusion.w_relief):
+        return None
+    return relief(clip.frames, clip.frame_t_ms, cfg.motion)
 
 
 def gated(agreement: Agreement, fusion: FusionConfig) -> bool:
@@ -51,12 +72,20 @@ def logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def fused_score(model_score: float, motion_score: float | None, fusion: FusionConfig) -> float:
-    """The calibrated probability of live from the network's score and, with sensors, the
-    agreement score (None without sensors, or when the agreement could not be measured)."""
+def fused_score(
+    model_score: float,
+    motion_score: float | None,
+    fusion: FusionConfig,
+    relief_pct: float | None = None,
+) -> float:
+    """The calibrated probability of live from the network's score, with sensors the
+    agreement score (None without sensors, or when the agreement could not be measured) and
+    the face's misfit to one plane (None or NaN: not measured; FusionConfig.relief_term)."""
     z = fusion.w_model * logit(model_score) + fusion.bias
     if motion_score is not None and np.isfinite(motion_score):
         z += fusion.w_motion * fusion.motion_term(motion_score) + fusion.b_imu
+    if fusion.w_relief:
+        z += fusion.w_relief * fusion.relief_term(relief_pct)
     return 1.0 / (1.0 + math.exp(-min(max(z, -500.0), 500.0)))  # no overflow when separable
 
 
@@ -70,6 +99,7 @@ class Decision:
     motion: dict[str, Any] | None  # Agreement.to_dict(), None without sensors
     reasons: list[dict[str, str]] = field(default_factory=list)
     refused: str | None = None  # a policy code when refused before scoring
+    relief: dict[str, Any] | None = None  # Relief.to_dict() when the model's fusion uses it
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -82,15 +112,22 @@ class Decision:
         }
         if self.motion is not None:
             out["motion"] = self.motion
+        if self.relief is not None:
+            out["relief"] = self.relief
         if self.refused:
             out["rejected"] = self.refused
         return out
 
 
 def decide(
-    model_score: float, has_imu: bool, agreement: Agreement | None, cfg: LivenessConfig
+    model_score: float,
+    has_imu: bool,
+    agreement: Agreement | None,
+    cfg: LivenessConfig,
+    relief: Relief | None = None,
 ) -> Decision:
-    """The verdict for one capture whose face check passed (see module docstring)."""
+    """The verdict for one capture whose face check passed (see module docstring); `relief`
+    counts only when the model's fusion uses it (FusionConfig.w_relief)."""
     reasons: list[dict[str, str]] = []
     modalities = cfg.modalities(has_imu)
     motion = agreement.to_dict() if agreement is not None and has_imu else None
@@ -112,11 +149,16 @@ def decide(
             reasons.append({"code": refused, "message": words or agreement.words()})
         elif agreement.status == "disagrees":
             reasons.append({"code": "motion_disagrees", "message": agreement.words()})
-    score = 0.0 if refused else fused_score(model_score, m_score, cfg.fusion)
+    uses_relief = bool(cfg.fusion.w_relief) and relief is not None
+    r_pct = relief.misfit_pct if uses_relief and relief is not None else None
+    score = 0.0 if refused else fused_score(model_score, m_score, cfg.fusion, r_pct)
     live = refused is None and score >= cfg.threshold
     if not refused and not live:
         reasons.append({
             "code": "score_below_threshold",
             "message": f"score {score:.3f} is below the threshold {cfg.threshold:.3f}",
         })  # fmt: skip
-    return Decision(live, score, model_score, cfg.threshold, modalities, motion, reasons, refused)
+        if r_pct is not None and cfg.fusion.relief_term(r_pct) < 0:
+            reasons.append({"code": "face_flat", "message": relief.words() if relief else ""})
+    return Decision(live, score, model_score, cfg.threshold, modalities, motion, reasons,
+                    refused, relief.to_dict() if uses_relief and relief else None)  # fmt: skip

@@ -121,12 +121,15 @@ def _write_scores(path: Path, scored: dict[str, Any], s: np.ndarray) -> None:
     att, has = scored["attack"], scored["has_imu"]
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["clip", "attack", "variant", "has_imu", "network", "motion", "score"])
+        w.writerow(["clip", "attack", "variant", "has_imu", "network", "motion", "relief_pct",
+                    "score"])  # fmt: skip
+        reliefs = scored.get("relief") or [None] * len(scored["clip"])
         for i, clip in enumerate(scored["clip"]):
-            a = scored["motion"][i]
+            a, r = scored["motion"][i], reliefs[i]
             m = "" if a is None or not np.isfinite(a.score) else f"{a.score:.4f}"
+            rp = "" if r is None or not r.measured else f"{r.misfit_pct:.4f}"
             w.writerow([clip, att[i], scored["variant"][i], int(has[i]),
-                        f"{scored['model'][i]:.6f}", m, f"{s[i]:.6f}"])  # fmt: skip
+                        f"{scored['model'][i]:.6f}", m, rp, f"{s[i]:.6f}"])  # fmt: skip
 
 
 def evaluate_model(

@@ -27,6 +27,7 @@ class Batch:
     attack: np.ndarray | None = None  # (N,) str
     source: str = "held-out clips"
     motion: list[Any] | None = None  # (N,) motion.Agreement or None per clip, when measured
+    relief: list[Any] | None = None  # (N,) motion.Relief or None per clip, when measured
     names: list[str] | None = None  # (N,) each clip's path in its dataset, when read from one
 
     @classmethod
@@ -68,7 +69,8 @@ def load_clips(
 ) -> Batch:
     """`n` labelled clips of one split of a dataset ("all": every split), a seeded random
     choice, preprocessed by the one preprocessing path; with `motion`, each clip's motion
-    agreement too (so verdicts can be compared through the decision path)."""
+    agreement and (when the model's fusion uses it) face-flatness cue too, so verdicts can be
+    compared through the decision path."""
     from liveness.clip import read_clip
     from liveness.manifest import read_manifest
     from liveness.preprocess import preprocess_clip
@@ -79,20 +81,20 @@ def load_clips(
     order = np.random.default_rng(seed).permutation(len(rows))[:n]
     from tqdm import tqdm
 
-    from liveness.motion import agreement
+    from liveness.decision import clip_agreement, clip_relief
 
     items: list[dict[str, Any]] = []
     agreements: list[Any] = []
+    reliefs: list[Any] = []
     for i in tqdm(order.tolist(), desc=f"clips ({split})", unit="clip", leave=False):
         clip = read_clip(Path(data) / rows[i].clip)
         item = preprocess_clip(clip, cfg.preprocess)
         items.append({**item, "is_live": rows[i].is_live, "attack": rows[i].attack})
-        if motion and clip.imu is not None:
-            agreements.append(agreement(clip.frames, clip.frame_t_ms, clip.imu, cfg.motion)[0])
-        else:
-            agreements.append(None)
+        agreements.append(clip_agreement(clip, cfg) if motion else None)
+        reliefs.append(clip_relief(clip, cfg) if motion else None)
     batch = Batch.from_items(items, f"{split} split of {Path(data).name}")
     batch.motion = agreements if motion else None
+    batch.relief = reliefs if motion else None
     batch.names = [rows[i].clip for i in order.tolist()]
     return batch
 
@@ -125,12 +127,13 @@ def backend_probs(backend: Backend, batch: Batch) -> np.ndarray:
 
 def verdicts(p: np.ndarray, batch: Batch, cfg: LivenessConfig) -> np.ndarray:
     """(N,) bool: the decision path's verdict (liveness.decision) for network scores p, with
-    each clip's motion agreement when the batch carries it."""
+    each clip's motion agreement and face-flatness cue when the batch carries them."""
     from liveness.decision import decide
 
     motion = batch.motion if batch.motion is not None else [None] * len(batch)
-    return np.array([decide(float(x), bool(h), m, cfg).live
-                     for x, h, m in zip(p, batch.present, motion, strict=True)])  # fmt: skip
+    relief = batch.relief if batch.relief is not None else [None] * len(batch)
+    rows = zip(p, batch.present, motion, relief, strict=True)
+    return np.array([decide(float(x), bool(h), m, cfg, r).live for x, h, m, r in rows])
 
 
 def worst_clips(

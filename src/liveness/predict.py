@@ -14,9 +14,9 @@ import numpy as np
 from liveness.backends import Backend, open_backend
 from liveness.clip import Clip, ClipError, read_clip
 from liveness.config import LivenessConfig
-from liveness.decision import decide
+from liveness.decision import clip_agreement, clip_relief, decide
 from liveness.face import Face, FaceCheck, FaceDetector, face_check
-from liveness.motion import Agreement, agreement
+from liveness.motion import Agreement, Relief
 from liveness.preprocess import preprocess_clip
 
 MODELS = Path(__file__).parent / "models"
@@ -51,25 +51,33 @@ class Predictor:
     def predict_arrays(self, video: np.ndarray, imu: np.ndarray, present: np.ndarray) -> np.ndarray:
         return self.backend(video, imu.astype(np.float32), present)
 
-    def motion(self, clip: Clip) -> Agreement:
-        """The motion agreement of a capture (all its frames against its gyro)."""
-        hfov = clip.meta.get("hfov_deg") if isinstance(clip.meta, dict) else None
-        hfov = float(hfov) if isinstance(hfov, int | float) and 30 <= hfov <= 120 else None
-        return agreement(clip.frames, clip.frame_t_ms, clip.imu, self.config.motion, hfov)[0]
+    def motion(self, clip: Clip) -> Agreement | None:
+        """The motion agreement of a capture (all its frames against its gyro; None without
+        sensors)."""
+        return clip_agreement(clip, self.config)
+
+    def relief(self, clip: Clip) -> Relief | None:
+        """The face-flatness cue of a capture when this model's fusion uses it, else None."""
+        return clip_relief(clip, self.config)
 
     def predict_inputs(
-        self, items: list[dict[str, Any]], motions: list[Agreement | None] | None = None
+        self,
+        items: list[dict[str, Any]],
+        motions: list[Agreement | None] | None = None,
+        reliefs: list[Relief | None] | None = None,
     ) -> list[dict[str, Any]]:
         """Score preprocessed clips (outputs of preprocess_clip) as one batch and decide each
-        (liveness.decision) with its motion agreement (None: not measured)."""
+        (liveness.decision) with its motion agreement and face-flatness cue (None: not
+        measured)."""
         video = np.stack([it["video"] for it in items])
         imu = np.stack([it["imu"] for it in items])
         present = np.array([bool(it["imu_present"]) for it in items])
         scores = self.predict_arrays(video, imu, present)
         motions = motions if motions is not None else [None] * len(items)
+        reliefs = reliefs if reliefs is not None else [None] * len(items)
         out = []
-        for s, it, m in zip(scores, items, motions, strict=True):
-            d = decide(float(s), bool(it["imu_present"]), m, self.config).to_dict()
+        for s, it, m, r in zip(scores, items, motions, reliefs, strict=True):
+            d = decide(float(s), bool(it["imu_present"]), m, self.config, r).to_dict()
             if it.get("accel_flipped"):  # recorded: which sign convention the client used
                 d["accel_sign_flipped"] = True
             out.append(d)
@@ -85,8 +93,8 @@ class Predictor:
         and the agreement itself (None without sensors or without a face). A capture without a
         face is refused {"live": false, "rejected": "no_face", "error"}. `timing`, when given,
         receives the seconds spent in "model" (face check, preprocessing, network) and
-        "motion"; `faces` the face check's whole-frame detections by frame index
-        (FaceCheck.faces, for the challenge judge)."""
+        "motion" (the agreement and the face-flatness cue); `faces` the face check's
+        whole-frame detections by frame index (FaceCheck.faces, for the challenge judge)."""
         t0 = time.perf_counter()
         fc = self.check_face(clip)
         if fc is not None and faces is not None:
@@ -95,9 +103,10 @@ class Predictor:
             return {"live": False, "rejected": "no_face", "error": fc.reason}, None
         item = preprocess_clip(clip, self.config.preprocess)
         t1 = time.perf_counter()
-        motion = self.motion(clip) if clip.imu is not None else None
+        motion = self.motion(clip)
+        flat = self.relief(clip)
         t2 = time.perf_counter()
-        out = self.predict_inputs([item], [motion])[0]
+        out = self.predict_inputs([item], [motion], [flat])[0]
         if timing is not None:
             timing.update(model=t1 - t0 + time.perf_counter() - t2, motion=t2 - t1)
         return out, motion
@@ -129,12 +138,14 @@ def predict_paths(
 
     Clips are read and preprocessed one by one and scored in batches of `batch_size`.
     """
-    pending: list[tuple[str, dict[str, Any], Agreement | None]] = []
+    pending: list[tuple[str, dict[str, Any], Agreement | None, Relief | None]] = []
 
     def flush() -> Iterator[dict[str, Any]]:
         if pending:
-            res = predictor.predict_inputs([x for _, x, _ in pending], [m for *_, m in pending])
-            for (path, _, _), r in zip(pending, res, strict=True):
+            res = predictor.predict_inputs(
+                [p[1] for p in pending], [p[2] for p in pending], [p[3] for p in pending]
+            )
+            for (path, *_), r in zip(pending, res, strict=True):
                 yield {"clip": path, **r}
             pending.clear()
 
@@ -152,7 +163,8 @@ def predict_paths(
             yield from flush()
             yield {"clip": path, "live": False, "rejected": "no_face", "error": fc.reason}
             continue
-        pending.append((path, item, predictor.motion(clip) if clip.imu is not None else None))
+        motion = predictor.motion(clip)
+        pending.append((path, item, motion, predictor.relief(clip)))
         if len(pending) >= batch_size:
             yield from flush()
     yield from flush()

@@ -4,7 +4,8 @@ video: the device rotation the video shows per frame interval; agreement: its co
 the gyro over the same intervals, the clock offset searched, and the findings (series: the
 weighted statistics it takes over intervals; inertial: the gyro's turn and the accelerometer's
 displacement; parallax: that displacement seen at a fitted depth); plot: a picture of one
-capture for debugging a refused one. docs/MOTION.md has the physics and the numbers.
+capture for debugging a refused one; relief: whether the face moves like a plane (a print or a
+screen) or like a 3-D face, which needs no sensors. docs/MOTION.md has the physics and the numbers.
 """
 
 from liveness.motion.agreement import (
@@ -15,6 +16,7 @@ from liveness.motion.agreement import (
 )
 from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
 from liveness.motion.plot import plot_agreement
+from liveness.motion.relief import Relief, relief
 from liveness.motion.video import (
     VideoMotion,
     focal_px,
@@ -27,6 +29,7 @@ from liveness.motion.video import (
 __all__ = [
     "FINDINGS",
     "Agreement",
+    "Relief",
     "VideoMotion",
     "agreement",
     "compare",
@@ -37,6 +40,7 @@ __all__ = [
     "gyro_angle",
     "gyro_over",
     "plot_agreement",
+    "relief",
     "rotation_jacobian",
     "video_motion",
 ]

@@ -160,6 +160,7 @@ def check(session_id: str) -> Any:
             "modalities": result["modalities"],
             "model_score": result["model_score"],
             "motion": result.get("motion"),
+            **({"relief": result["relief"]} if "relief" in result else {}),
             **({"accel_sign_flipped": True} if result.get("accel_sign_flipped") else {}),
             "challenge": {
                 "id": cid,

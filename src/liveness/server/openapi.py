@@ -169,6 +169,22 @@ SCHEMAS: dict[str, Any] = {
                     },
                 },
             },
+            "relief": {
+                "type": "object",
+                "description": "whether the face moves like a plane (a print, a screen) or like "
+                "a 3-D face (liveness.motion.relief); present when the model's fusion uses it",
+                "required": ["misfit_pct", "points", "frames", "summary"],
+                "properties": {
+                    "misfit_pct": {
+                        "type": ["number", "null"],
+                        "description": "the face points' largest median misfit to one "
+                        "homography, % of the frame's width; null when not measurable",
+                    },
+                    "points": {"type": "integer", "minimum": 0},
+                    "frames": {"type": "integer", "minimum": 0},
+                    "summary": STR,
+                },
+            },
             "accel_sign_flipped": {"type": "boolean"},
             "challenge": {
                 "type": "object",
@@ -194,6 +210,7 @@ SCHEMAS: dict[str, Any] = {
                                 "motion_mismatch",
                                 "motion_disagrees",
                                 "score_below_threshold",
+                                "face_flat",
                                 "challenge_not_followed",
                             ],
                         },

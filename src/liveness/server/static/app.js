@@ -231,6 +231,7 @@ function showResult(r) {
     ["Challenge", ch.detail],
     ["Model score", isNum(r.model_score) ? fmt(r.model_score) : ""],
     ...motionDetails(r.motion ?? null),
+    ["Face depth", r.relief?.summary ?? ""], // the face-flatness cue, when the model uses it
     ["Session", r.session_id],
     ["Model", r.model ? `${r.model.version} (${r.model.backend}, ${String(r.model.sha256).slice(0, 12)}…)` : ""],
     ["Server time", r.server_time],

@@ -1,0 +1,182 @@
+"""Is the face a plane? Face corners tracked through the clip and one homography's misfit.
+
+A print or a screen is a plane (a bent print nearly one): however the phone moves, every view
+of it is one homography of the first. A face is not: as the phone arcs around it, its relief
+(nose, cheeks, the round of the head) shifts against its outline (parallax), and it turns,
+blinks and changes its shading by itself. `relief` tracks corners of the face region from the
+first frame through `relief_frames` frames spread over the clip (pyramidal Lucas–Kanade, each
+step checked forwards and backwards) and fits, for every later frame, one homography to where
+the corners went (least squares, refitted on the better half). The largest median misfit, as a
+percentage of the tracked frame's width, is the cue. It needs no sensors; a replayed video of
+a face carries the recorded face's own motion, so it separates prints better than replays
+(docs/MOTION.md, "Is the face a plane?").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from liveness.config import MotionConfig
+from liveness.motion.video import gray_frames, guide_oval
+
+MIN_POINTS = 8  # a homography has 8 degrees of freedom: fewer points fit anything
+
+
+@dataclass(frozen=True)
+class Relief:
+    """How far the face region's motion is from one plane's (NaN: not measurable)."""
+
+    misfit_pct: float  # largest median misfit over the clip, % of the tracked width
+    points: int  # corners that reached the frame where it was largest
+    frames: int  # frames tracked
+
+    @property
+    def measured(self) -> bool:
+        return bool(np.isfinite(self.misfit_pct))
+
+    def words(self) -> str:
+        if not self.measured:
+            return "too few face points could be followed to tell whether the face is flat"
+        return (
+            f"the face's points sit {self.misfit_pct:.2f} % of the frame's width off one plane "
+            f"({self.points} points; a print or a screen sits near 0.7 %, a face near 1.5 %)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "misfit_pct": round(self.misfit_pct, 3) if self.measured else None,
+            "points": self.points,
+            "frames": self.frames,
+            "summary": self.words(),
+        }
+
+
+def homography_misfits(a: np.ndarray, b: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """(K,) median transfer error (px) of the homography taking points a (P, 2) of the first
+    frame to b (K, P, 2) of K later frames, each fitted to the points ok (K, P) marks; NaN where
+    fewer than MIN_POINTS are marked.
+
+    Direct linear transform on Hartley-normalised points (the null vector of AᵀA, all K at
+    once), fitted to all marked points and then again to the half it fits best (so a few tracks
+    on the room behind a print's edge do not decide), the median taken over all marked points.
+    """
+    n = ok.sum(1)
+    w = ok.astype(np.float64)
+
+    def norm(p: np.ndarray, wt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # p (K, P, 2), weights wt (K, P): centred, mean distance √2; and the transform (K, 3, 3).
+        tot = np.maximum(wt.sum(1), 1.0)[:, None]
+        c = np.einsum("kp,kpi->ki", wt, p) / tot
+        d = np.linalg.norm(p - c[:, None], axis=2)
+        s = np.sqrt(2) / np.maximum((wt * d).sum(1, keepdims=True) / tot, 1e-9)
+        t = np.zeros((len(p), 3, 3))
+        t[:, 0, 0] = t[:, 1, 1] = s[:, 0]
+        t[:, :2, 2] = -s * c
+        t[:, 2, 2] = 1.0
+        x = np.concatenate([(p - c[:, None]) * s[:, :, None], np.ones((*p.shape[:2], 1))], 2)
+        return x, t
+
+    def fit(wt: np.ndarray) -> np.ndarray:
+        xa, ta = norm(np.broadcast_to(a, b.shape), wt)
+        xb, tb = norm(b, wt)
+        z = np.zeros_like(xa)
+        # Each correspondence gives two rows of A h = 0 (h: the 9 entries of H, row-major).
+        r1 = np.concatenate([xa, z, -xb[..., :1] * xa], 2)  # (K, P, 9)
+        r2 = np.concatenate([z, xa, -xb[..., 1:2] * xa], 2)
+        ata = np.einsum("kp,kpi,kpj->kij", wt, r1, r1) + np.einsum("kp,kpi,kpj->kij", wt, r2, r2)
+        h = np.linalg.eigh(ata)[1][:, :, 0].reshape(-1, 3, 3)  # the smallest eigenvalue's
+        return np.linalg.inv(tb) @ h @ ta
+
+    def errors(h: np.ndarray) -> np.ndarray:
+        p = np.concatenate([np.broadcast_to(a, b.shape), np.ones((*b.shape[:2], 1))], 2)
+        q = np.einsum("kij,kpj->kpi", h, p)
+        den = np.where(np.abs(q[..., 2:]) < 1e-12, 1e-12, q[..., 2:])
+        return np.linalg.norm(q[..., :2] / den - b, axis=2)
+
+    e = np.where(ok, errors(fit(w)), np.inf)
+    keep = np.maximum(MIN_POINTS, n // 2)
+    rank = np.argsort(np.argsort(e, 1), 1)  # each point's place in its frame's order
+    e = errors(fit((rank < keep[:, None]) & ok))
+    out = np.array([np.median(e[k][ok[k]]) if n[k] >= MIN_POINTS else np.nan
+                    for k in range(len(b))])  # fmt: skip
+    return out
+
+
+def homography_misfit(a: np.ndarray, b: np.ndarray) -> float:
+    """Median transfer error (px) of the homography taking points a (N, 2) to b (N, 2)."""
+    return float(homography_misfits(a, b[None], np.ones((1, len(a)), bool))[0])
+
+
+def track_face(
+    grays: list[np.ndarray], oval: tuple[float, float, float, float], cfg: MotionConfig
+) -> np.ndarray:
+    """(T, P, 2) positions of up to cfg.relief_corners corners found inside `oval` in the first
+    frame, followed frame to frame; NaN from the frame where a track is lost or fails the
+    forward-backward check (more than cfg.relief_fb_px apart after going there and back)."""
+    import cv2
+
+    h, w = grays[0].shape
+    cx, cy, rx, ry = oval
+    mask = np.zeros((h, w), np.uint8)
+    cv2.ellipse(mask, (round(cx), round(cy)), (round(rx), round(ry)), 0, 0, 360, 255, -1)
+    min_dist = max(3, round(min(w, h) / 30))
+    p = cv2.goodFeaturesToTrack(
+        grays[0], cfg.relief_corners, cfg.corner_quality, min_dist, mask=mask, blockSize=5
+    )
+    n = 0 if p is None else len(p)
+    pos = np.full((len(grays), n, 2), np.nan)
+    if n == 0:
+        return pos
+    pos[0] = p.reshape(-1, 2)
+    track: Any = cv2.calcOpticalFlowPyrLK  # (its stubs reject nextPts=None, which it documents)
+    win = (cfg.lk_window, cfg.lk_window)
+    crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.01)
+    for t in range(1, len(grays)):
+        idx = np.flatnonzero(np.isfinite(pos[t - 1, :, 0]))
+        if len(idx) < MIN_POINTS:
+            break
+        p0 = pos[t - 1, idx].astype(np.float32).reshape(-1, 1, 2)
+        p1, st, _ = track(grays[t - 1], grays[t], p0, None, winSize=win, maxLevel=cfg.lk_levels,
+                          criteria=crit)  # fmt: skip
+        back, st2, _ = track(grays[t], grays[t - 1], p1, None, winSize=win,
+                             maxLevel=cfg.lk_levels, criteria=crit)  # fmt: skip
+        fb = np.linalg.norm((back - p0).reshape(-1, 2), axis=1)
+        ok = (st.ravel() == 1) & (st2.ravel() == 1) & (fb < cfg.relief_fb_px)
+        pos[t, idx[ok]] = p1.reshape(-1, 2)[ok]
+    return pos
+
+
+def relief(
+    frames: np.ndarray,
+    t_ms: np.ndarray,
+    cfg: MotionConfig,
+    face_box: tuple[float, float, float, float] | None = None,
+) -> Relief:
+    """The face-flatness cue of one capture (module docstring). frames (T, H, W, 3) uint8 RGB at
+    their stamps t_ms (T,); face_box (x0, y0, x1, y1) in the frames' pixels, else the guide
+    oval. `relief_frames` frames are taken evenly spread in time, so the cost does not grow
+    with the frame rate."""
+    t = np.asarray(t_ms, np.float64)
+    want = np.linspace(t[0], t[-1], min(cfg.relief_frames, len(t)))
+    pick = np.unique(np.searchsorted(t, want).clip(0, len(t) - 1))
+    if len(pick) < 3:
+        return Relief(float("nan"), 0, len(pick))
+    grays, scale = gray_frames(frames[pick], cfg.max_side)
+    gh, gw = grays[0].shape
+    if face_box is not None:
+        x0, y0, x1, y1 = (c * scale for c in face_box)
+        oval = ((x0 + x1) / 2, (y0 + y1) / 2, 0.5 * (x1 - x0), 0.5 * (y1 - y0))
+    else:
+        oval = guide_oval(gw, gh)
+    pos = track_face(grays, oval, cfg)
+    later = pos[2:]  # the first step alone shows too little motion
+    ok = np.isfinite(later[..., 0]) & np.isfinite(pos[:1, :, 0])
+    ok &= ok.sum(1, keepdims=True) >= max(MIN_POINTS, cfg.relief_min_points)
+    if pos.shape[1] == 0 or not ok.any():
+        return Relief(float("nan"), 0, len(pick))
+    m = 100.0 * homography_misfits(np.nan_to_num(pos[0]), np.nan_to_num(later), ok) / gw
+    k = int(np.nanargmax(m))
+    return Relief(float(m[k]), int(ok[k].sum()), len(pick))
