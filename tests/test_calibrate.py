@@ -51,6 +51,28 @@ def test_fusion_learns_to_weigh_the_agreement() -> None:
     assert auc(fused, s["is_live"]) > 0.95 > auc(np.array(s["model"]), s["is_live"])
 
 
+def test_fusion_learns_to_weigh_flatness_when_asked() -> None:
+    """Prints: network ~0.7 like live, the face flat (misfit ~0.4 % against ~1.5 %); only the
+    flatness cue separates them. Without the cue in `scored`, the fit leaves it out."""
+    from liveness.metrics import auc
+    from liveness.motion import Relief
+
+    s = scored_set()
+    rng = np.random.default_rng(3)
+    live = s["is_live"]
+    s["motion"] = [None] * len(live)  # no sensors: the cue is all there is besides the network
+    s["has_imu"] = [False] * len(live)
+    s["attack"] = np.where(live, "none", "print")
+    pct = np.where(live, rng.lognormal(np.log(1.5), 0.4), rng.lognormal(np.log(0.4), 0.4))
+    assert fit_fusion(s).w_relief == 0.0  # nothing measured: not fitted
+    s["relief"] = [Relief(float(p), 30, 12) for p in pct]
+    f = fit_fusion(s)
+    assert f.w_relief > 1.0
+    fused = np.array([fused_score(m, None, f, p) for m, p in zip(s["model"], pct, strict=True)])
+    assert auc(fused, live) > 0.9 > 0.6 > auc(np.array(s["model"]), live)
+    assert fit_fusion(s, relief=False).w_relief == 0.0
+
+
 def test_motion_gate_refuses_disagreeing_captures_and_fits_on_the_rest() -> None:
     """With the gate, captures the motion check calls disagreeing never reach the fusion: the
     fit leaves them out (its weights differ from the ungated fit) and the decision path refuses
@@ -203,3 +225,13 @@ def test_calibrate_command_pools_datasets_and_writes_the_file(tmp_path: Path) ->
     for key in rep["per_variant"]:
         assert f"| {key} |" in md
     assert len((out / "scores_shifted.csv").read_text().splitlines()) == 9
+    assert cfg.fusion.w_relief == 0.0  # the flatness cue only when asked for
+    assert main([*args, "--relief"]) == 0
+    cfg = load_predictor(model, check_face=False).config
+    assert cfg.fusion.w_relief != 0.0
+    assert main(["evaluate", "--model", str(model), "--data", str(tmp_path / "a"), "--split",
+                 "all", "--out", str(out)]) == 0  # fmt: skip
+    rows = (out / "scores.csv").read_text().splitlines()
+    head = rows[0].split(",")
+    col = head.index("relief_pct")
+    assert any(r.split(",")[col] for r in rows[1:])  # measured on the clips that had a face

@@ -134,6 +134,36 @@ def test_live_check_matches_the_predictor(
     assert_error(check(app, sid, multipart(clip)), 410, "session_used")
 
 
+def test_a_model_calibrated_with_the_flatness_cue_reports_it(
+    make_app: AppFactory,
+    clip: Clip,
+    predictor: Predictor,  # noqa: F811
+) -> None:
+    """The cue travels in the model's configuration: a predictor whose fusion uses it answers
+    with `relief` as the OpenAPI document describes it, and the CLI's path gives the same."""
+    from liveness.server.openapi import SCHEMAS
+
+    fusion = dataclasses.replace(predictor.config.fusion, w_relief=1.0)
+    pred = dataclasses.replace(predictor, config=dataclasses.replace(predictor.config,
+                                                                     fusion=fusion))  # fmt: skip
+    app = make_app(pred)
+    r = check(app, new_session(app)["session_id"], multipart(clip))
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    schema = SCHEMAS["CheckResult"]["properties"]["relief"]
+    assert set(body["relief"]) == set(schema["required"])
+    assert body["relief"]["misfit_pct"] > 0 and body["relief"]["points"] >= 12
+    frames = np.stack([np.asarray(Image.open(io.BytesIO(encode(f)))) for f in clip.frames])
+    direct, _ = pred.assess(Clip(frames, clip.frame_t_ms, clip.imu))
+    assert body["relief"] == direct["relief"] and body["score"] == pytest.approx(direct["score"])
+    codes = SCHEMAS["CheckResult"]["properties"]["reasons"]["items"]["properties"]["code"]["enum"]
+    assert "face_flat" in codes
+    # The served default does not use it: no field, nothing computed.
+    plain = make_app()
+    answer = check(plain, new_session(plain)["session_id"], multipart(clip)).get_json()
+    assert "relief" not in answer
+
+
 def test_wrong_challenge_is_not_live(make_app: AppFactory, clip: Clip) -> None:
     app = make_app(challenges=("right",))
     sid = new_session(app)["session_id"]

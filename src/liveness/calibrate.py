@@ -58,7 +58,8 @@ def collect(
         out["clip"].append(r.clip if len(str(data).split(",")) == 1 else str(root / r.clip))
         out["model"].append(res["model_score"])
         out["motion"].append(clip_agreement(clip, predictor.config))
-        out["relief"].append(clip_relief(clip, predictor.config, force=relief))
+        faces = fc.faces if fc is not None else None
+        out["relief"].append(clip_relief(clip, predictor.config, relief, faces))
         out["face_ok"].append(fc is None or fc.ok)
         out["has_imu"].append(clip.imu is not None)
     return {
@@ -239,13 +240,15 @@ def calibrate(
     progress: bool = True,
     motion_gate: bool = True,
     gate_bpcer: float | None = None,
-    relief: bool = True,
+    relief: bool = False,
 ) -> dict[str, Any]:
     """Fit the fusion and the threshold on `split` and write them into `model_file`; `target`
     is the APCER or BPCER the `apcer` / `bpcer` rule holds on that split; `motion_gate`: see
     FusionConfig; `gate_bpcer`: the share of genuine captures the gate may refuse by itself
     (sets FusionConfig.gate_below; None: the gate refuses every disagreeing capture);
-    `relief`: fuse the face-flatness cue too (FusionConfig.w_relief)."""
+    `relief`: fuse the face-flatness cue too (FusionConfig.w_relief; off by default: at the
+    bundled model's operating point it cost more genuine users than its rule allowed,
+    docs/MOTION.md "Is the face a plane?")."""
     from liveness.predict import load_predictor
 
     if rule not in RULES:

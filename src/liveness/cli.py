@@ -142,8 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the gate may refuse at most this share of genuine captures by itself: "
                    "weak-correlation ones above the level this sets are fused (default: refuse "
                    "every disagreeing capture)")  # fmt: skip
-    c.add_argument("--no-relief", action="store_true",
-                   help="leave the face-flatness cue out of the fusion")  # fmt: skip
+    c.add_argument("--relief", action="store_true",
+                   help="also fuse the face-flatness cue: fewer prints and replays accepted, "
+                   "more genuine users refused at the same rule (docs/MOTION.md)")  # fmt: skip
     c.set_defaults(func=commands.cmd_calibrate)
 
     m = sub.add_parser("motion", help="motion agreement of clips (video vs gyro), with plots")

@@ -110,7 +110,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     rule, target = resolve_rule(args.rule, args.apcer, args.bpcer)
     res = calibrate(args.model, args.data, args.split, rule, target, not args.no_fusion,
                     motion_gate=not args.no_motion_gate, gate_bpcer=args.gate_bpcer,
-                    relief=not args.no_relief)  # fmt: skip
+                    relief=args.relief)  # fmt: skip
     s = res["summary"]
     print(f"{args.model}: threshold {res['threshold']:.4f} ({res['threshold_rule']}); "
           f"on {args.split}: worst APCER {s['apcer_max']:.3f}, BPCER {s['bpcer']:.3f}, "

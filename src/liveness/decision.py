@@ -50,12 +50,19 @@ def clip_agreement(clip: Clip, cfg: LivenessConfig) -> Agreement | None:
     return agreement(clip.frames, clip.frame_t_ms, clip.imu, cfg.motion, hfov)[0]
 
 
-def clip_relief(clip: Clip, cfg: LivenessConfig, force: bool = False) -> Relief | None:
+def clip_relief(
+    clip: Clip, cfg: LivenessConfig, force: bool = False, faces: dict[int, Any] | None = None
+) -> Relief | None:
     """The face-flatness cue of a capture when the model's fusion uses it (or `force`), else
-    None: models calibrated before it pay nothing for it."""
+    None: models calibrated before it pay nothing for it. `faces`: the face check's detections
+    by frame index (FaceCheck.faces); the best one in the first frame, where the cue's tracks
+    start, places them on the face (a wide lens shows a small face in much room: the guide oval
+    would track the wall). Without one, the guide oval."""
     if not (force or cfg.fusion.w_relief):
         return None
-    return relief(clip.frames, clip.frame_t_ms, cfg.motion)
+    first = (faces or {}).get(0) or []
+    box = max(first, key=lambda f: f.score).box if first else None
+    return relief(clip.frames, clip.frame_t_ms, cfg.motion, box)
 
 
 def gated(agreement: Agreement, fusion: FusionConfig) -> bool:

@@ -70,7 +70,8 @@ def load_clips(
     """`n` labelled clips of one split of a dataset ("all": every split), a seeded random
     choice, preprocessed by the one preprocessing path; with `motion`, each clip's motion
     agreement and (when the model's fusion uses it) face-flatness cue too, so verdicts can be
-    compared through the decision path."""
+    compared through the decision path (the cue on the guide oval: no face detector here; both
+    sides of a parity check see the same cues)."""
     from liveness.clip import read_clip
     from liveness.manifest import read_manifest
     from liveness.preprocess import preprocess_clip

@@ -56,9 +56,10 @@ class Predictor:
         sensors)."""
         return clip_agreement(clip, self.config)
 
-    def relief(self, clip: Clip) -> Relief | None:
-        """The face-flatness cue of a capture when this model's fusion uses it, else None."""
-        return clip_relief(clip, self.config)
+    def relief(self, clip: Clip, fc: FaceCheck | None = None) -> Relief | None:
+        """The face-flatness cue of a capture when this model's fusion uses it, else None;
+        on the face the face check `fc` found, when given."""
+        return clip_relief(clip, self.config, faces=fc.faces if fc is not None else None)
 
     def predict_inputs(
         self,
@@ -104,7 +105,7 @@ class Predictor:
         item = preprocess_clip(clip, self.config.preprocess)
         t1 = time.perf_counter()
         motion = self.motion(clip)
-        flat = self.relief(clip)
+        flat = self.relief(clip, fc)
         t2 = time.perf_counter()
         out = self.predict_inputs([item], [motion], [flat])[0]
         if timing is not None:
@@ -164,7 +165,7 @@ def predict_paths(
             yield {"clip": path, "live": False, "rejected": "no_face", "error": fc.reason}
             continue
         motion = predictor.motion(clip)
-        pending.append((path, item, motion, predictor.relief(clip)))
+        pending.append((path, item, motion, predictor.relief(clip, fc)))
         if len(pending) >= batch_size:
             yield from flush()
     yield from flush()

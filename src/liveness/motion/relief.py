@@ -42,7 +42,8 @@ class Relief:
             return "too few face points could be followed to tell whether the face is flat"
         return (
             f"the face's points sit {self.misfit_pct:.2f} % of the frame's width off one plane "
-            f"({self.points} points; a print or a screen sits near 0.7 %, a face near 1.5 %)"
+            f"({self.points} points; on the training preset a print's median is 0.45 %, a "
+            "face's 1.5 %)"
         )
 
     def to_dict(self) -> dict[str, Any]:
