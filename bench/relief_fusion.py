@@ -9,8 +9,9 @@ decision path's inputs (liveness.calibrate.collect, the cue measured for all of 
 and the threshold are then fitted on the calibration set exactly as `liveness calibrate --bpcer
 0.10` does (motion gate on), once without the cue and once with it, and both are reported on
 the report sets: AUC, BPCER and APCER per species at that threshold, then the means over the
-models. Also the cue alone (its misfit as the score) per species. Nothing is written into any
-model file. --cache keeps what was collected (pickles) so a rerun only refits.
+models. Also the cue alone (its misfit as the score) per species, and with --plot PNG its
+distribution per species on each report set. Nothing is written into any model file. --cache
+keeps what was collected (pickles) so a rerun only refits.
 """
 
 from __future__ import annotations
@@ -62,6 +63,36 @@ def cue_alone(sc: dict[str, Any]) -> dict[str, float]:
     return {sp: metrics.auc(r[lv | (att == sp)], lv[lv | (att == sp)]) for sp in SPECIES}
 
 
+def plot_cue(sets: dict[str, dict[str, Any]], path: str) -> None:
+    """One panel per set: the misfit's distribution (log scale) per species, the fusion's 1 %."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(sets), figsize=(4.2 * len(sets), 3.4), squeeze=False)
+    bins = np.logspace(-1.3, 1.0, 30)
+    for ax, (spec, sc) in zip(axes[0], sets.items(), strict=True):
+        r = np.array([x.misfit_pct if x is not None and x.measured else np.nan
+                      for x in sc["relief"]])  # fmt: skip
+        colours = {"none": "tab:green", "injection": "tab:purple", "print": "tab:red",
+                   "replay": "tab:orange"}  # fmt: skip
+        for sp, colour in colours.items():
+            v = r[(sc["attack"] == sp) & np.isfinite(r)]
+            label = "genuine" if sp == "none" else sp
+            ax.hist(np.clip(v, bins[0], bins[-1]), bins, histtype="step",
+                    weights=np.full(len(v), 1.0 / max(len(v), 1)), color=colour, lw=1.6,
+                    label=f"{label} ({len(v)})")  # fmt: skip
+        ax.axvline(1.0, color="k", ls=":", lw=1)
+        ax.set_xscale("log")
+        ax.set_xlabel("face misfit to one plane, % of width")
+        ax.set_ylabel("share of the species' clips")
+        ax.set_title(spec)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", action="append", required=True)
@@ -69,6 +100,7 @@ def main() -> None:
     ap.add_argument("--report", action="append", required=True, help="DATA:SPLIT reported")
     ap.add_argument("--bpcer", type=float, default=0.10, help="the threshold rule's target")
     ap.add_argument("--cache", default=None)
+    ap.add_argument("--plot", default=None, help="PNG: the cue per species on each report set")
     args = ap.parse_args()
     cache = Path(args.cache) if args.cache else None
     cols = ["auc", "bpcer", *(f"apcer_{sp}" for sp in SPECIES)]
@@ -94,6 +126,8 @@ def main() -> None:
                   f"| w_relief {fusion.w_relief:.3f} | | | | |")  # fmt: skip
         for spec, sc in reports.items():
             alone.setdefault(spec, []).append(cue_alone(sc))
+        if args.plot and model == args.model[0]:
+            plot_cue(reports, args.plot)
     print("\nMeans over the models (spread: half the range):\n")
     print("| cue | set | AUC | BPCER | APCER injection | APCER print | APCER replay |")
     print("|---|---|---|---|---|---|---|")
