@@ -9,8 +9,9 @@ decision path's inputs (liveness.calibrate.collect, the cue measured for all of 
 and the threshold are then fitted on the calibration set exactly as `liveness calibrate --bpcer
 0.10` does (motion gate on), once without the cue and once with it, and both are reported on
 the report sets: AUC, BPCER and APCER per species at that threshold, then the means over the
-models. Also the cue alone (its misfit as the score) per species, and with --plot PNG its
-distribution per species on each report set. Nothing is written into any model file. --cache
+models. Also the cue alone (its misfit as the score; unmeasured clips at the fusion's neutral
+1 %) per species, and with --plot PNG its distribution per species on each report set
+(measured clips only). Nothing is written into any model file. --cache
 keeps what was collected (pickles) so a rerun only refits.
 """
 
@@ -26,6 +27,7 @@ import numpy as np
 
 from liveness import metrics
 from liveness.calibrate import collect, decided, fit_fusion, pick_threshold
+from liveness.config import RELIEF_REF_PCT
 from liveness.predict import load_predictor
 
 SPECIES = ("injection", "print", "replay")
@@ -57,8 +59,10 @@ def measures(s: np.ndarray, sc: dict[str, Any], t: float) -> dict[str, float]:
 
 
 def cue_alone(sc: dict[str, Any]) -> dict[str, float]:
-    """AUC live vs each species with the misfit itself as the score (unmeasured: 0)."""
-    r = np.array([x.misfit_pct if x is not None and x.measured else 0.0 for x in sc["relief"]])
+    """AUC live vs each species with the misfit as the score; a clip where it could not be
+    measured scores RELIEF_REF_PCT, where the fusion's term is 0 (neither flat nor deep)."""
+    r = np.array([x.misfit_pct if x is not None and x.measured else RELIEF_REF_PCT
+                  for x in sc["relief"]])  # fmt: skip
     lv, att = sc["is_live"], sc["attack"]
     return {sp: metrics.auc(r[lv | (att == sp)], lv[lv | (att == sp)]) for sp in SPECIES}
 

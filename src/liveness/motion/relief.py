@@ -42,8 +42,8 @@ class Relief:
             return "too few face points could be followed to tell whether the face is flat"
         return (
             f"the face's points sit {self.misfit_pct:.2f} % of the frame's width off one plane "
-            f"({self.points} points; a genuine face's median is 1.2 %, a print's 0.4 %, on the "
-            "training preset)"
+            f"({self.points} points; on the training preset a genuine face's median is about "
+            "1.1 %, a print's about 0.4 %)"
         )
 
     def to_dict(self) -> dict[str, Any]:
