@@ -34,9 +34,11 @@ SPECIES = ("injection", "print", "replay")
 
 
 def scored_set(model: str, spec: str, cache: Path | None) -> dict[str, Any]:
-    """collect() of DATA:SPLIT for `model`, with the cue; read from / written to `cache`."""
+    """collect() of DATA:SPLIT for `model`, with the cue; read from / written to `cache`.
+    DATA may name several datasets, comma-separated: their clips are pooled."""
     data, split = spec.rsplit(":", 1)
-    name = f"{Path(model).stem}_{Path(data).name}_{split}.pkl"
+    tag = "+".join(Path(d).name for d in data.split(","))
+    name = f"{Path(model).stem}_{tag}_{split}.pkl"
     if cache is not None and (cache / name).is_file():
         with open(cache / name, "rb") as f:
             got: dict[str, Any] = pickle.load(f)
@@ -101,7 +103,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", action="append", required=True)
     ap.add_argument("--cal", required=True, help="DATA:SPLIT the fusion and threshold are fit on")
-    ap.add_argument("--report", action="append", required=True, help="DATA:SPLIT reported")
+    ap.add_argument("--report", action="append", required=True,
+                    help="DATA:SPLIT reported; DATA,DATA2:SPLIT pools them")  # fmt: skip
     ap.add_argument("--bpcer", type=float, default=0.10, help="the threshold rule's target")
     ap.add_argument("--cache", default=None)
     ap.add_argument("--plot", default=None, help="PNG: the cue per species on each report set")
