@@ -13,6 +13,7 @@ import torch
 
 from liveness.checkpoint import save_checkpoint, slim_checkpoint
 from liveness.cli import main
+from liveness.clip import read_clip
 from liveness.model import LivenessNet
 from liveness.predict import load_predictor, predict_paths
 
@@ -71,6 +72,26 @@ def test_batching_does_not_change_scores(tiny_dataset: Path, tiny_model: Path) -
     one = [r["score"] for r in predict_paths(pred, clips, batch_size=1)]
     many = [r["score"] for r in predict_paths(pred, clips, batch_size=4)]
     assert one == pytest.approx(many, abs=1e-5)
+
+
+def test_a_model_with_the_flatness_cue_reports_it_per_clip(
+    tiny_dataset: Path, tiny_model: Path
+) -> None:
+    """`liveness predict` reaches the same decision as assess(): the cue in every answer (an
+    added key), on the face the face check found; the contract's keys unchanged."""
+    import dataclasses
+
+    pred = load_predictor(tiny_model, check_face=False)
+    fusion = dataclasses.replace(pred.config.fusion, w_relief=1.5)
+    pred = dataclasses.replace(pred, config=dataclasses.replace(pred.config, fusion=fusion))
+    clips = sorted(str(p) for p in (tiny_dataset / "clips").iterdir())[:4]
+    rows = list(predict_paths(pred, clips, batch_size=3))
+    for path, r in zip(clips, rows, strict=True):
+        assert set(r) >= {"clip", "live", "score", "threshold", "modalities", "relief"}
+        direct, _ = pred.assess(read_clip(path))
+        assert r["relief"] == direct["relief"] and r["score"] == pytest.approx(direct["score"])
+    plain = next(iter(predict_paths(load_predictor(tiny_model, check_face=False), clips[:1])))
+    assert "relief" not in plain
 
 
 def test_modalities_follow_sensor_availability(tiny_dataset: Path, tiny_model: Path) -> None:
