@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,3 +112,19 @@ def test_decide_reports_the_cue_and_a_flat_face() -> None:
     # A model calibrated without the cue neither uses nor reports it.
     old = decide(0.6, False, None, LivenessConfig(threshold=0.5), flat)
     assert old.live and "relief" not in old.to_dict()
+
+
+def test_motion_command_plots_the_cue(tiny_dataset: Path, tmp_path: Path) -> None:
+    """`liveness motion --plot DIR` draws the agreement and the face's tracks for debugging;
+    a capture where the cue cannot be measured still gets its picture, saying so."""
+    from liveness.cli import main
+    from liveness.motion import plot_relief, relief_tracks
+
+    clip = sorted((tiny_dataset / "clips").iterdir())[0]
+    assert main(["motion", "--plot", str(tmp_path), str(clip)]) == 0
+    for kind in ("motion", "relief"):
+        png = tmp_path / f"{clip.name}_{kind}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    blank = relief_tracks(np.full((6, 64, 48, 3), 90, np.uint8), np.arange(6) * 70.0, CFG)
+    assert blank.best == -1 and not blank.relief.measured
+    assert plot_relief(blank, tmp_path / "blank.png").stat().st_size > 1000

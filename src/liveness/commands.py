@@ -121,16 +121,20 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_motion(args: argparse.Namespace) -> int:
     from liveness.clip import read_clip
     from liveness.config import LivenessConfig
-    from liveness.motion import agreement, plot_agreement
+    from liveness.motion import agreement, plot_agreement, plot_relief, relief_tracks
 
+    cfg = LivenessConfig().motion
     for path in args.clips:
         clip = read_clip(path)
-        a, vm = agreement(clip.frames, clip.frame_t_ms, clip.imu, LivenessConfig().motion)
+        a, vm = agreement(clip.frames, clip.frame_t_ms, clip.imu, cfg)
         print(json.dumps({"clip": path, **a.to_dict()}) if args.json else f"{path}: {a.words()}")
         if args.plot:
             out = Path(args.plot) / f"{Path(path).name}_motion.png"
             plot_agreement(vm, clip.imu, a, out, title=str(path))
-            print(f"wrote {out}")
+            # The face-flatness cue on the guide oval (no face detector here).
+            flat = Path(args.plot) / f"{Path(path).name}_relief.png"
+            plot_relief(relief_tracks(clip.frames, clip.frame_t_ms, cfg), flat, title=str(path))
+            print(f"wrote {out} and {flat}")
     return 0
 
 

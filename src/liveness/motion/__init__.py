@@ -15,8 +15,8 @@ from liveness.motion.agreement import (
     compare,
 )
 from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
-from liveness.motion.plot import plot_agreement
-from liveness.motion.relief import Relief, relief
+from liveness.motion.plot import plot_agreement, plot_relief
+from liveness.motion.relief import Relief, ReliefTracks, relief, relief_tracks
 from liveness.motion.video import (
     VideoMotion,
     focal_px,
@@ -30,6 +30,7 @@ __all__ = [
     "FINDINGS",
     "Agreement",
     "Relief",
+    "ReliefTracks",
     "VideoMotion",
     "agreement",
     "compare",
@@ -40,7 +41,9 @@ __all__ = [
     "gyro_angle",
     "gyro_over",
     "plot_agreement",
+    "plot_relief",
     "relief",
+    "relief_tracks",
     "rotation_jacobian",
     "video_motion",
 ]

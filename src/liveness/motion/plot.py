@@ -1,4 +1,5 @@
-"""A plot of one capture's motion agreement: video against gyro per device axis."""
+"""Plots of one capture for debugging a refused one: the motion agreement (video against gyro
+per device axis) and the face-flatness cue (the face's tracks and what one plane leaves)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 from liveness.motion.agreement import Agreement
 from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
 from liveness.motion.parallax import translation_as_turn
+from liveness.motion.relief import ReliefTracks, homography_residuals
 from liveness.motion.video import VideoMotion
 
 
@@ -53,5 +55,37 @@ def plot_agreement(
     p = Path(out)
     p.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(p, dpi=90)
+    plt.close(fig)
+    return p
+
+
+def plot_relief(tr: ReliefTracks, out: str | Path, title: str = "") -> Path:
+    """A PNG of the face-flatness cue: the first tracked frame, each face point's track to the
+    frame where the misfit was largest, and what one homography leaves of it (red, ×5); for
+    debugging a capture refused as a flat face."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 5.5))
+    if tr.first.size:
+        ax.imshow(tr.first, cmap="gray", vmin=0, vmax=255)
+    if tr.best > 0:
+        a, b = tr.pos[0], tr.pos[tr.best]
+        ok = np.isfinite(a[:, 0]) & np.isfinite(b[:, 0])
+        res = homography_residuals(np.nan_to_num(a), np.nan_to_num(b)[None], ok[None])[0]
+        for i in np.flatnonzero(ok):
+            track = tr.pos[: tr.best + 1, i]
+            ax.plot(track[:, 0], track[:, 1], "-", color="tab:cyan", lw=0.8)
+            ax.arrow(b[i, 0], b[i, 1], 5 * res[i, 0], 5 * res[i, 1], color="tab:red",
+                     width=0.3, head_width=1.5, length_includes_head=True)  # fmt: skip
+        ax.plot(a[ok, 0], a[ok, 1], ".", color="tab:cyan", ms=3)
+    ax.set_axis_off()
+    fig.suptitle(f"{title}\n{tr.relief.words()}", fontsize=7, wrap=True)
+    fig.tight_layout()
+    p = Path(out)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=110)
     plt.close(fig)
     return p

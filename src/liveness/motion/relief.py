@@ -58,11 +58,18 @@ class Relief:
 def homography_misfits(a: np.ndarray, b: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """(K,) median transfer error (px) of the homography taking points a (P, 2) of the first
     frame to b (K, P, 2) of K later frames, each fitted to the points ok (K, P) marks; NaN where
-    fewer than MIN_POINTS are marked.
+    fewer than MIN_POINTS are marked (homography_residuals)."""
+    e = np.linalg.norm(homography_residuals(a, b, ok), axis=2)
+    return np.array([np.median(e[k][ok[k]]) if ok[k].sum() >= MIN_POINTS else np.nan
+                     for k in range(len(b))])  # fmt: skip
+
+
+def homography_residuals(a: np.ndarray, b: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """(K, P, 2) px: where each point went (b) less where the fitted homography puts it.
 
     Direct linear transform on Hartley-normalised points (the null vector of AᵀA, all K at
     once), fitted to all marked points and then again to the half it fits best (so a few tracks
-    on the room behind a print's edge do not decide), the median taken over all marked points.
+    on the room behind a print's edge do not decide).
     """
     n = ok.sum(1)
     w = ok.astype(np.float64)
@@ -91,19 +98,16 @@ def homography_misfits(a: np.ndarray, b: np.ndarray, ok: np.ndarray) -> np.ndarr
         h = np.linalg.eigh(ata)[1][:, :, 0].reshape(-1, 3, 3)  # the smallest eigenvalue's
         return np.linalg.inv(tb) @ h @ ta
 
-    def errors(h: np.ndarray) -> np.ndarray:
+    def residuals(h: np.ndarray) -> np.ndarray:
         p = np.concatenate([np.broadcast_to(a, b.shape), np.ones((*b.shape[:2], 1))], 2)
         q = np.einsum("kij,kpj->kpi", h, p)
         den = np.where(np.abs(q[..., 2:]) < 1e-12, 1e-12, q[..., 2:])
-        return np.linalg.norm(q[..., :2] / den - b, axis=2)
+        return b - q[..., :2] / den
 
-    e = np.where(ok, errors(fit(w)), np.inf)
+    e = np.where(ok, np.linalg.norm(residuals(fit(w)), axis=2), np.inf)
     keep = np.maximum(MIN_POINTS, n // 2)
     rank = np.argsort(np.argsort(e, 1), 1)  # each point's place in its frame's order
-    e = errors(fit((rank < keep[:, None]) & ok))
-    out = np.array([np.median(e[k][ok[k]]) if n[k] >= MIN_POINTS else np.nan
-                    for k in range(len(b))])  # fmt: skip
-    return out
+    return residuals(fit((rank < keep[:, None]) & ok))
 
 
 def homography_misfit(a: np.ndarray, b: np.ndarray) -> float:
@@ -150,6 +154,16 @@ def track_face(
     return pos
 
 
+@dataclass(frozen=True)
+class ReliefTracks:
+    """What the cue was measured on, for a picture of it (liveness.motion.plot)."""
+
+    first: np.ndarray  # (h, w) uint8: the first picked frame, grey at the tracked size
+    pos: np.ndarray  # (F, P, 2) tracked px, NaN where lost; F picked frames
+    best: int  # index into pos of the frame where the misfit was largest (-1: none)
+    relief: Relief
+
+
 def relief(
     frames: np.ndarray,
     t_ms: np.ndarray,
@@ -160,11 +174,22 @@ def relief(
     their stamps t_ms (T,); face_box (x0, y0, x1, y1) in the frames' pixels, else the guide
     oval. `relief_frames` frames are taken evenly spread in time, so the cost does not grow
     with the frame rate."""
+    return relief_tracks(frames, t_ms, cfg, face_box).relief
+
+
+def relief_tracks(
+    frames: np.ndarray,
+    t_ms: np.ndarray,
+    cfg: MotionConfig,
+    face_box: tuple[float, float, float, float] | None = None,
+) -> ReliefTracks:
+    """`relief` and the tracks it was measured on."""
     t = np.asarray(t_ms, np.float64)
     want = np.linspace(t[0], t[-1], min(cfg.relief_frames, len(t)))
     pick = np.unique(np.searchsorted(t, want).clip(0, len(t) - 1))
     if len(pick) < 3:
-        return Relief(float("nan"), 0, len(pick))
+        empty = np.zeros((0, 0), np.uint8)
+        return ReliefTracks(empty, np.zeros((0, 0, 2)), -1, Relief(float("nan"), 0, len(pick)))
     grays, scale = gray_frames(frames[pick], cfg.max_side)
     gh, gw = grays[0].shape
     if face_box is not None:
@@ -177,7 +202,7 @@ def relief(
     ok = np.isfinite(later[..., 0]) & np.isfinite(pos[:1, :, 0])
     ok &= ok.sum(1, keepdims=True) >= max(MIN_POINTS, cfg.relief_min_points)
     if pos.shape[1] == 0 or not ok.any():
-        return Relief(float("nan"), 0, len(pick))
+        return ReliefTracks(grays[0], pos, -1, Relief(float("nan"), 0, len(pick)))
     m = 100.0 * homography_misfits(np.nan_to_num(pos[0]), np.nan_to_num(later), ok) / gw
     k = int(np.nanargmax(m))
-    return Relief(float(m[k]), int(ok[k].sum()), len(pick))
+    return ReliefTracks(grays[0], pos, k + 2, Relief(float(m[k]), int(ok[k].sum()), len(pick)))
