@@ -1,9 +1,9 @@
 """Calibrate a model file's decision on a validation split: the late fusion and the threshold.
 
 `liveness calibrate --model FILE --data DIR` scores every clip of the split through the decision
-path's inputs (network score, motion agreement, face-flatness cue, face check), fits the fusion
-of the network's logit with the agreement score and the flatness cue (logistic regression),
-picks the threshold by the stated rule and
+path's inputs (network score, motion agreement, face check; with --relief the face-flatness
+cue), fits the fusion of the network's logit with the agreement score (and the cue) by logistic
+regression, picks the threshold by the stated rule and
 writes both into the file's configuration (the checkpoint, or an export's sidecar). Nothing is
 chosen on the split a report is made on: calibrate on `val`, report on `test` and `shifted`.
 """

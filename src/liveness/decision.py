@@ -12,8 +12,9 @@ so does a capture the motion check calls disagreeing, with the check's own words
 disagreeing on weak correlation alone only below the calibrated `gate_below`);
 otherwise the agreement score is fused with the network's score (FusionConfig) and the fused
 score meets the threshold. Without sensors: the network's score alone, and the answer says so.
-With or without sensors, a model calibrated with it also fuses how far the face's motion is from
-one plane's (liveness.motion.relief: a print or a screen is flat, a face is not).
+With or without sensors, a model calibrated with the face-flatness cue (`liveness calibrate
+--relief`) also fuses how far the face's motion is from one plane's (liveness.motion.relief: a
+print or a screen is flat, a face is not).
 """
 
 from __future__ import annotations
