@@ -4,6 +4,7 @@ per device axis) and the face-flatness cue (the face's tracks and what one plane
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,12 +52,7 @@ def plot_agreement(
     axes[0].legend(loc="upper right", fontsize=8)
     axes[-1].set_xlabel("ms from the first frame")
     fig.suptitle(f"{title}\n{a.words()}", fontsize=9)
-    fig.tight_layout()
-    p = Path(out)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=90)
-    plt.close(fig)
-    return p
+    return _save(fig, out, dpi=90)
 
 
 def plot_relief(tr: ReliefTracks, out: str | Path, title: str = "") -> Path:
@@ -83,9 +79,16 @@ def plot_relief(tr: ReliefTracks, out: str | Path, title: str = "") -> Path:
         ax.plot(a[ok, 0], a[ok, 1], ".", color="tab:cyan", ms=3)
     ax.set_axis_off()
     fig.suptitle(f"{title}\n{tr.relief.words()}", fontsize=7, wrap=True)
+    return _save(fig, out, dpi=110)
+
+
+def _save(fig: Any, out: str | Path, dpi: int) -> Path:
+    """Lay out, write the PNG (its folder made if needed), free the figure; the path."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     p = Path(out)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=110)
+    fig.savefig(p, dpi=dpi)
     plt.close(fig)
     return p
