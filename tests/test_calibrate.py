@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from liveness.calibrate import fit_fusion, pick_threshold, resolve_rule, write_config
+from liveness.calibrate import (
+    fit_fusion,
+    motion_settings,
+    pick_threshold,
+    resolve_rule,
+    write_config,
+)
 from liveness.config import FusionConfig, LivenessConfig
 from liveness.decision import fused_score
 from liveness.motion import Agreement
@@ -235,3 +241,20 @@ def test_calibrate_command_pools_datasets_and_writes_the_file(tmp_path: Path) ->
     head = rows[0].split(",")
     col = head.index("relief_pct")
     assert any(r.split(",")[col] for r in rows[1:])  # measured on the clips that had a face
+    # A motion-check setting changed with the calibration lands in the file with it.
+    before = load_predictor(model, check_face=False).config.motion
+    assert main([*args, "--motion", "lead_weight=2.5", "--motion", "offset_ms=60"]) == 0
+    after = load_predictor(model, check_face=False).config.motion
+    assert (after.lead_weight, after.offset_ms) == (2.5, 60.0)
+    assert after.max_corners == before.max_corners
+    assert main([*args, "--motion", "no_such=1"]) == 2  # a clear error, the file untouched
+    assert load_predictor(model, check_face=False).config.motion == after
+
+
+def test_motion_settings_parse_as_their_fields_types() -> None:
+    got = motion_settings(["lead_weight=4", "max_corners=40", "translation=false"])
+    assert got == {"lead_weight": 4.0, "max_corners": 40, "translation": False}
+    assert isinstance(got["max_corners"], int)
+    for bad in ("lead_weight", "nope=1", "max_corners=4.5", "translation=maybe", "gain_range=1"):
+        with pytest.raises(ValueError, match=r"FIELD=VALUE|is not a"):
+            motion_settings([bad])

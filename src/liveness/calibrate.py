@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from liveness import metrics
 from liveness.clip import read_clip
-from liveness.config import FusionConfig, LivenessConfig
+from liveness.config import FusionConfig, LivenessConfig, MotionConfig
 from liveness.decision import VETO, WEAK, clip_agreement, clip_relief, decide, gated, logit
 from liveness.manifest import read_manifest
 from liveness.preprocess import preprocess_clip
@@ -177,6 +177,28 @@ def resolve_rule(
     return rule, given if given is not None else (0.05 if rule == "bpcer" else 0.01)
 
 
+def motion_settings(items: list[str]) -> dict[str, Any]:
+    """`FIELD=VALUE` strings -> MotionConfig fields, each parsed as its field's type (numbers and
+    flags; `translation=false`). An unknown field, a tuple field or a bad value is an error."""
+    base = MotionConfig()
+    out: dict[str, Any] = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        old = getattr(base, name, None) if eq else None
+        if old is None or isinstance(old, tuple) or name.startswith("_"):
+            raise ValueError(f"{item!r}: expected FIELD=VALUE with FIELD a MotionConfig number")
+        try:
+            if isinstance(old, bool):
+                if text.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(text)
+                out[name] = text.lower() in ("true", "1")
+            else:
+                out[name] = type(old)(text)
+        except ValueError:
+            raise ValueError(f"{item!r}: {text!r} is not a {type(old).__name__}") from None
+    return out
+
+
 def pick_threshold(
     scores: np.ndarray, is_live: np.ndarray, attack: np.ndarray, rule: str, target: float = 0.01
 ) -> tuple[float, str]:
@@ -241,6 +263,7 @@ def calibrate(
     motion_gate: bool = True,
     gate_bpcer: float | None = None,
     relief: bool = False,
+    motion: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fit the fusion and the threshold on `split` and write them into `model_file`; `target`
     is the APCER or BPCER the `apcer` / `bpcer` rule holds on that split; `motion_gate`: see
@@ -248,12 +271,17 @@ def calibrate(
     (sets FusionConfig.gate_below; None: the gate refuses every disagreeing capture);
     `relief`: fuse the face-flatness cue too (FusionConfig.w_relief; off by default: at the
     bundled model's operating point it cost more genuine users than its rule allowed,
-    docs/MOTION.md "Is the face a plane?")."""
+    docs/MOTION.md "Is the face a plane?"); `motion`: MotionConfig fields to change first
+    (motion_settings), scored with and written into the file with the fusion and threshold:
+    the file's motion check changes, so its fusion and threshold are fitted anew."""
     from liveness.predict import load_predictor
 
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}")
     predictor = load_predictor(model_file)
+    if motion:
+        c = predictor.config
+        predictor.config = dataclasses.replace(c, motion=dataclasses.replace(c.motion, **motion))
     scored = collect(predictor, data, split, progress, relief=relief and fuse)
     cfg = predictor.config
     level = gate_level(scored, gate_bpcer) if motion_gate and gate_bpcer is not None else None

@@ -18,8 +18,8 @@ import numpy as np
 
 from liveness.config import MotionConfig
 from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
-from liveness.motion.parallax import with_parallax
-from liveness.motion.series import axis_mix, fisher_z, rms_deg_s, smoother, wcorr, wsum
+from liveness.motion.offsets import search, streams
+from liveness.motion.series import fisher_z, rms_deg_s, wsum
 from liveness.motion.video import VideoMotion, video_motion
 
 
@@ -129,12 +129,17 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
       cfg.outlier_share of them, so a stream that does not follow the phone stays one that
       does not.
     """
-    first = _compare(vm, imu, cfg, None)
+    # The IMU's running integrals, once for every look below: the gyro's turn, and the
+    # camera's displacement (accelerometer) when the translation is modelled.
+    sensed = None
+    if imu is not None and len(imu) >= 2:
+        sensed = (gyro_angle(imu), device_displacement(imu) if cfg.translation else None)
+    first = _compare(vm, sensed, cfg, None)
     a = first.agreement
     if a.status != "disagrees" or first.resid is None or first.used is None:
         return a
     if cfg.stabilised_ms > 0 and first.fast_ratio < cfg.stabilised_ratio:
-        smooth = _compare(vm, imu, cfg, None, cfg.stabilised_ms).agreement
+        smooth = _compare(vm, sensed, cfg, None, cfg.stabilised_ms).agreement
         if smooth.status == "agrees":
             smooth.findings.append("stabilised")
             return smooth
@@ -143,14 +148,19 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
     bad = use & (e > cfg.outlier_factor * med)
     if med <= 0 or not 0 < bad.sum() <= cfg.outlier_share * use.sum():
         return a
-    b = _compare(vm, imu, cfg, bad).agreement
+    b = _compare(vm, sensed, cfg, bad).agreement
     b.dropped = int(bad.sum())
     return b
 
 
+# The IMU as the comparison reads it: the gyro's running integral (stamps, angle) and the
+# displacement's (inertial.py), the latter None when the translation is not modelled.
+Sensed = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray] | None]
+
+
 def _compare(
     vm: VideoMotion,
-    imu: np.ndarray | None,
+    sensed: Sensed | None,
     cfg: MotionConfig,
     drop: np.ndarray | None,
     lowpass_ms: float = 0.0,
@@ -175,9 +185,9 @@ def _compare(
     video_deg_s = rms_deg_s(rot[ok], dt[ok], np.ones(int(ok.sum()))) if ok.any() else float("nan")
     if drop is not None:
         ok = ok & ~drop  # measured, but left out of the comparison
-    if imu is None or len(imu) < 2:
+    if sensed is None:
         return _Pass(_nan_agreement("no_sensors", video_deg_s, coverage=coverage))
-    t_imu, angle = gyro_angle(imu)
+    (t_imu, angle), disp = sensed
     inside = (vm.t0_ms >= t_imu[0]) & (vm.t1_ms <= t_imu[-1])
     g0 = gyro_over(t_imu, angle, vm.t0_ms, vm.t1_ms)
     gyro_deg_s = (
@@ -187,31 +197,9 @@ def _compare(
         return _Pass(_nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage))
     if gyro_deg_s < cfg.min_motion_deg_s and video_deg_s < cfg.min_motion_deg_s:
         return _Pass(_nan_agreement("no_motion", video_deg_s, gyro_deg_s, coverage))
-    # Every offset at once: taus (O,), the gyro over each shifted interval g (O, K, 3).
-    taus = np.arange(-cfg.wide_ms, cfg.wide_ms + 1e-9, cfg.step_ms)
-    a, b = vm.t0_ms[None] + taus[:, None], vm.t1_ms[None] + taus[:, None]
-    g = gyro_over(t_imu, angle, a, b)
-    ww = w[None] * ok[None] * ((a >= t_imu[0]) & (b <= t_imu[-1]))  # (O, K)
-    valid = (ww > 0).sum(1) >= cfg.min_intervals
-    # What the phone's own motion predicts the video shows: its turn, plus its translation
-    # seen at each region's fitted depth (parallax; the accelerometer's part).
-    pred, parallax = g, np.zeros((len(taus), 2))
-    if cfg.translation:
-        t_acc, disp = device_displacement(imu)
-        pred, parallax = with_parallax(rot, use_bg, g, gyro_over(t_acc, disp, a, b), ww, cfg)
-    mid = 0.5 * (vm.t0_ms + vm.t1_ms)
-    if lowpass_ms > 0:
-        pred = smoother(mid, lowpass_ms, np.ones(len(mid), bool)) @ pred
-    smooth = smoother(mid, cfg.detail_sigma_ms, ok)
-    fast_v = rot - smooth @ rot
-    fast_p = pred - smooth @ pred  # (K, K) @ (O, K, 3), batched
-    # Axes weigh by where either side moved: mixed by the prediction alone, a video turning
-    # about y under a phone turning about x was judged on x (its sway) alone.
-    mix = 0.5 * (axis_mix(pred, ww) + axis_mix(np.broadcast_to(rot, g.shape), ww))
-    r_axes = wcorr(np.broadcast_to(rot, g.shape), pred, ww)  # (O, 3)
-    r = np.sum(mix * r_axes, -1)
-    r_fast = np.sum(mix * wcorr(np.broadcast_to(fast_v, g.shape), fast_p, ww), -1)
-    s = np.where(valid, cfg.detail_share * r_fast + (1 - cfg.detail_share) * r, -np.inf)
+    st = streams(vm.t0_ms, vm.t1_ms, rot, use_bg, w * ok, (t_imu, angle), disp, cfg, lowpass_ms)
+    c = search(st, cfg)  # every offset's score (O,), coarse to fine beyond the genuine range
+    taus, s, valid, ww, g, pred = c.taus, c.s, c.valid, c.ww, c.g, c.pred
     if not valid.any():
         return _Pass(_nan_agreement("unreliable", video_deg_s, gyro_deg_s, coverage))
     near = valid & (np.abs(taus) <= cfg.offset_ms + 1e-9)
@@ -272,17 +260,18 @@ def _compare(
     resid = np.sqrt(np.sum((rot - gain * gi) ** 2, 1))
     # How much of the phone's fast motion the video shows, against how much of its slow one
     # (≈ 1 unless a stabiliser took the fast part out of the image; noise raises it).
-    slow_v, slow_p = rot - fast_v, gi - fast_p[i]
+    fast_v = rot - st.smooth @ rot
+    slow_v, slow_p = rot - fast_v, gi - c.fast_p[i]
     slow_v, slow_p = slow_v - wsum(wi, slow_v) / wi.sum(), slow_p - wsum(wi, slow_p) / wi.sum()
 
     def norm(x: np.ndarray) -> float:  # weighted over the intervals that entered
         return float(np.sqrt(np.sum(wi[:, None] * x**2))) + 1e-12
 
-    fast_ratio = (norm(fast_v) / norm(fast_p[i])) / (norm(slow_v) / norm(slow_p))
-    found = Agreement(status, score, float(taus[i]), float(r[i]), [float(x) for x in r_axes[i]],
-                      float(r_fast[i]), gain, res, video_deg_s, gyro_deg_s, float(taus[j]),
+    fast_ratio = (norm(fast_v) / norm(c.fast_p[i])) / (norm(slow_v) / norm(slow_p))
+    found = Agreement(status, score, float(taus[i]), float(c.r[i]), [float(x) for x in c.r_axes[i]],
+                      float(c.r_fast[i]), gain, res, video_deg_s, gyro_deg_s, float(taus[j]),
                       float(s[j]), coverage, findings,
-                      parallax_per_m=[float(x) for x in parallax[i]])  # fmt: skip
+                      parallax_per_m=[float(x) for x in c.parallax[i]])  # fmt: skip
     return _Pass(found, resid, wi > 0, fast_ratio)
 
 

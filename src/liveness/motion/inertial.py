@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from liveness.preprocess import normalise_accel_sign
-from liveness.rotation import rotvec_to_matrix
+from liveness.rotation import rotvec_to_matrix, running_product
 
 
 def gyro_angle(imu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,10 +57,7 @@ def device_displacement(imu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dt = np.diff(t) / 1000.0
     acc, w = imu[:, 1:4], imu[:, 4:7]
     steps = rotvec_to_matrix(0.5 * (w[1:] + w[:-1]) * dt[:, None])  # (N−1, 3, 3) body-frame
-    rel = np.empty((len(t), 3, 3))
-    rel[0] = np.eye(3)
-    for n, s in enumerate(steps):
-        rel[n + 1] = rel[n] @ s
+    rel = running_product(steps)  # (N, 3, 3): the first sample's axes -> each sample's
     fixed = np.einsum("nij,nj->ni", rel, acc)  # p̈ − g in the first sample's axes
     wt = np.r_[dt, 0.0] + np.r_[0.0, dt]  # trapezoid weights: a time mean over uneven stamps
     wt = wt / max(wt.sum(), 1e-12)
