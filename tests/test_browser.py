@@ -474,7 +474,10 @@ def test_live_clip_with_sensors_is_accepted(
     assert abs(m["offset_ms"]) <= 20.0, m
     # Through camera, JPEG and virtual sensors the network's score stays near the clip's own;
     # the fused score also carries the agreement, re-measured on the frames the page captured.
-    assert abs(body["model_score"] - direct["model_score"]) < 0.03, (body, direct)
+    # (0.05: the camera-augmented network bundled since session 9 moved 0.034 here, the
+    # white-balanced one before it less than 0.03: the fake camera's 4:2:0 colour and the
+    # page's JPEG touch colour, which that network reads; MODEL_CARD.md.)
+    assert abs(body["model_score"] - direct["model_score"]) < 0.05, (body, direct)
     assert abs(body["score"] - direct["score"]) < 0.1, (body["score"], direct["score"])
     assert body["live"] and v["live"] == "true", (
         f"direct score {direct['score']:.4f}, through the page {body['score']:.4f} "

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import liveness.export as ex
-from liveness.backends import sha256_file
+from liveness.backends import TfliteBackend, sha256_file
 from liveness.checkpoint import save_checkpoint
 from liveness.export import FILENAMES, PARITY_TOL, ParityError, export_all, export_onnx
 from liveness.model import LivenessNet
@@ -73,6 +73,33 @@ def test_int8_is_really_int8_and_close(exported: Path) -> None:
     assert (exported / "model_int8.tflite").stat().st_size < 0.9 * f32
     par = json.loads((exported / "model_int8.tflite.json").read_text())["parity"]
     assert abs(par["delta_auc"]) <= ex.INT8_MAX_DAUC and par["max_abs_dp"] < 0.1
+
+
+def test_weight_only_recipe_is_int8_weights_with_float_arithmetic(
+    checkpoint: Path, exported: Path, tmp_path: Path
+) -> None:
+    """The fallback recipe: every convolution's and matrix product's weights in int8, no int8
+    activations (float arithmetic), a smaller file (half on the bundled network), close to
+    PyTorch."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from liveness.export_tflite import write_tflite
+
+    model, cfg = ex.model_from_checkpoint(checkpoint)
+    out = tmp_path / "w.tflite"
+    batch = Batch.random(cfg, n=4)
+    write_tflite(model, cfg, out, batch, recipe="weight_only")
+    it = Interpreter(str(out))
+    details = it.get_tensor_details()
+    assert sum(t["dtype"] == np.int8 for t in details) > 20
+    int8 = {t["index"] for t in details if t["dtype"] == np.int8}
+    for op in it._get_ops_details():  # int8 tensors only feed DEQUANTIZE: float arithmetic
+        assert op["op_name"] == "DEQUANTIZE" or not int8 & set(op["inputs"]), op["op_name"]
+    assert out.stat().st_size < 0.8 * (exported / "model.tflite").stat().st_size
+    got = ex.backend_probs(TfliteBackend(out), batch)
+    assert np.abs(got - ex.reference_probs(model, batch)).max() < 0.05
+    with pytest.raises(ValueError, match="unknown INT8 recipe"):
+        write_tflite(model, cfg, tmp_path / "x.tflite", batch, recipe="fp4")
 
 
 @pytest.mark.parametrize("name", ["model.onnx", "model.tflite", "model_int8.tflite"])
@@ -145,9 +172,9 @@ def test_int8_criteria_pass_identical_and_fail_perturbed() -> None:
     assert ex.problems("int8", parity(ref[:4], ref[:4], Batch.random(TINY, n=4), TINY))
 
 
-@pytest.mark.parametrize("shift", [0.0, 0.2])
+@pytest.mark.parametrize("bad", [(), ("static",), ("static", "weight_only")])
 def test_int8_export_is_kept_only_when_it_agrees(
-    shift: float,
+    bad: tuple[str, ...],
     exported: Path,
     checkpoint: Path,
     tiny_dataset: Path,
@@ -155,19 +182,27 @@ def test_int8_export_is_kept_only_when_it_agrees(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """`liveness export --parity-data A:val,A:test`: each set is checked on its own; a file
-    whose probabilities move is not kept under its name and the command fails (exit 3)."""
+    """`liveness export --parity-data A:val,A:test`: each set is checked on its own; the INT8
+    recipes are tried in turn and the first whose file agrees is kept (its sidecar names it and
+    what failed before it); when none agrees the file is not kept under its name and the
+    command fails (exit 3). `bad`: the recipes whose file moves the probabilities by 0.2."""
     import shutil
 
     import liveness.export_tflite as et
     from liveness.cli import main
 
-    def copy_int8(model: object, cfg: object, out: Path, calibration: object = None) -> None:
+    written: list[str] = []
+
+    def copy_int8(
+        model: object, cfg: object, out: Path, calibration: object = None, recipe: str = ""
+    ) -> None:
         assert calibration is not None  # the INT8 path was asked for, with calibration clips
+        written.append(recipe)
         shutil.copyfile(exported / "model_int8.tflite", out)  # no conversion in a unit test
 
     def backend_probs(backend: object, batch: Batch) -> np.ndarray:
         model, _ = ex.model_from_checkpoint(checkpoint)
+        shift = 0.2 if written[-1] in bad else 0.0
         return np.clip(ex.reference_probs(model, batch) - shift, 0.0, 1.0)
 
     monkeypatch.setattr(et, "write_tflite", copy_int8)
@@ -181,17 +216,23 @@ def test_int8_export_is_kept_only_when_it_agrees(
     report = (out / "parity_report.md").read_text()
     assert "val split of ds" in report and "test split of ds" in report and "clips/" in report
     assert "Verdict: what the product answers" in report
-    if shift == 0.0:
+    assert written == list(et.INT8_RECIPES[: len(bad) + 1] if len(bad) < 2 else et.INT8_RECIPES)
+    assert f"INT8 recipe of model_int8.tflite: `{written[-1]}`" in report
+    assert report.count("failed first:") == len(bad)
+    if len(bad) < len(et.INT8_RECIPES):
         assert code == 0 and (out / "model_int8.tflite").is_file()
         side = json.loads((out / "model_int8.tflite.json").read_text())
         assert [r["inputs"] for r in side["parity_sets"]] == ["val split of ds", "test split of ds"]
         assert side["parity"]["verdict_agreement"] == 1.0 and "verdicts agree 100.0 %" in printed
+        assert side["int8_recipe"] == written[-1]
+        assert [t["recipe"] for t in side["int8_recipes_failed"]] == list(bad)
     else:
         assert code == 3 and "PARITY FAILED" in printed and "p99 |Δp|" in printed
         assert not (out / "model_int8.tflite").exists()
         assert (out / "model_int8.tflite.failed").is_file() and "FAILED" in report
         failed = json.loads((out / "model_int8.tflite.failed.json").read_text())
         assert failed["parity"]["p99_abs_dp"] > ex.INT8_MAX_P99_DP
+        assert [t["recipe"] for t in failed["int8_recipes_failed"]] == list(et.INT8_RECIPES)
 
 
 def test_parity_sets_parse_dir_and_split(tiny_dataset: Path) -> None:

@@ -6,8 +6,10 @@ it is kept. Float files must agree to PARITY_TOL in probability on every clip. I
 agree clip by clip on every set: the verdict (liveness.decision, with the checkpoint's threshold
 and fusion and each clip's motion agreement) the same as PyTorch's on >= INT8_MIN_AGREEMENT of
 the clips, the 99th percentile of |Δp| <= INT8_MAX_P99_DP, and AUC moved by <= INT8_MAX_DAUC.
-A file that fails is not kept under its name (renamed `<file>.failed`, with its sidecar) and
-ParityError is raised; the parity report is written either way.
+INT8 is tried with each recipe of export_tflite.INT8_RECIPES in turn (static int8 arithmetic,
+then int8 weights only) and the first that passes is kept; its sidecar names it. A file that
+fails is not kept under its name (renamed `<file>.failed`, with its sidecar) and ParityError is
+raised; the parity report is written either way.
 """
 
 from __future__ import annotations
@@ -76,9 +78,15 @@ def problems(fmt: str, report: dict[str, Any]) -> list[str]:
 
 
 def write_sidecar(
-    out: Path, fmt: str, cfg: LivenessConfig, checkpoint: Path, reports: list[dict[str, Any]]
+    out: Path,
+    fmt: str,
+    cfg: LivenessConfig,
+    checkpoint: Path,
+    reports: list[dict[str, Any]],
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`parity_sets`: one report per held-out set; `parity`: the first of them."""
+    """`parity_sets`: one report per held-out set; `parity`: the first of them; `extra`: more
+    keys (an INT8 file's recipe and the recipes that failed before it)."""
     meta = {
         "format": "onnx" if fmt == "onnx" else "tflite",
         "precision": "int8" if fmt == "int8" else "float32",
@@ -91,6 +99,7 @@ def write_sidecar(
         "bytes": out.stat().st_size,
         "parity": reports[0],
         "parity_sets": reports,
+        **(extra or {}),
     }
     sidecar_path(out).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return meta
@@ -150,24 +159,33 @@ def export_model(
     o.parent.mkdir(parents=True, exist_ok=True)
     for stale in (o.with_name(o.name + ".failed"), sidecar_path(o.with_name(o.name + ".failed"))):
         stale.unlink(missing_ok=True)
-    if fmt == "onnx":
-        write_onnx(model, cfg, o)
-    else:
-        from liveness.export_tflite import write_tflite
-
-        write_tflite(model, cfg, o, calibration if fmt == "int8" else None)
     if isinstance(held_out, list):
         sets = held_out
     else:
         sets = [held_out if held_out is not None else Batch.random(cfg)]
-    # The runtime that will serve the file, opened directly: its sidecar is written below.
-    backend: Backend = OnnxBackend(o) if fmt == "onnx" else TfliteBackend(o)
-    reports = []
-    for batch in sets:
-        report = parity(reference_probs(model, batch), backend_probs(backend, batch), batch, cfg)
-        reports.append({**report, "tolerance": tolerance(fmt)})
-    meta = write_sidecar(o, fmt, cfg, ck, reports)
-    failed = [p for r in reports for p in problems(fmt, r)]
+    # INT8: each recipe in turn until one passes (export_tflite.INT8_RECIPES); the others' failures
+    # are kept in the sidecar. Float formats: one try.
+    from liveness.export_tflite import INT8_RECIPES, write_tflite
+
+    tried: list[dict[str, str]] = []
+    for recipe in INT8_RECIPES if fmt == "int8" else ("",):
+        if fmt == "onnx":
+            write_onnx(model, cfg, o)
+        else:
+            write_tflite(model, cfg, o, calibration if fmt == "int8" else None, recipe or "static")
+        # The runtime that will serve the file, opened directly: its sidecar is written below.
+        backend: Backend = OnnxBackend(o) if fmt == "onnx" else TfliteBackend(o)
+        reports = []
+        for batch in sets:
+            probs = backend_probs(backend, batch)
+            report = parity(reference_probs(model, batch), probs, batch, cfg)
+            reports.append({**report, "tolerance": tolerance(fmt)})
+        failed = [p for r in reports for p in problems(fmt, r)]
+        if not failed:
+            break
+        tried.append({"recipe": recipe, "failed": "; ".join(failed)})
+    extra = {"int8_recipe": recipe, "int8_recipes_failed": tried} if fmt == "int8" else {}
+    meta = write_sidecar(o, fmt, cfg, ck, reports, extra)
     if failed:
         meta["failed"] = f"{o}: " + "; ".join(failed)
         side = sidecar_path(o)

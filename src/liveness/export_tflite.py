@@ -21,6 +21,12 @@ activations broke the outputs in scouting (|Δp| ≈ 0.5). Activations and
 attention gates (hard-swish, SE/CBAM pooling, sigmoid, multiply) stay float too: LiteRT's
 XNNPACK delegate does not take int8 HARD_SWISH (and some int8 reductions), so quantizing them
 split the graph into 20 delegate partitions and ran 2× slower (docs/PERFORMANCE.md).
+
+Which activation ranges suit static INT8 depends on the network (the 99th percentile passed the
+per-clip check on one bundled network and failed it on the next, where the 90th passed), so
+`liveness export` has a second recipe to fall back on, `weight_only` (INT8_RECIPES): int8
+weights for every convolution and matrix product, float arithmetic. Half the float file's
+bytes, no int8 arithmetic; on both networks it passed with the widest margin.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ WEIGHT_ONLY_SCOPE = r"LSTM_lstm|Sequential_video_proj|Sequential_head|ImuEncoder
 WEIGHT_ONLY_OPS = ("FULLY_CONNECTED", "CONV_2D")
 CALIBRATION_CLIPS = 64
 RANGE_PERCENTILE = 99.0  # activation range: this percentile of the clips' per-clip max (min)
+# `liveness export` tries these in turn and keeps the first that passes its per-clip check.
+INT8_RECIPES = ("static", "weight_only")
 
 
 def _channels_last(model: Any) -> Any:
@@ -118,6 +126,19 @@ def int8_recipe(
     return out
 
 
+def weight_only_recipe() -> list[dict[str, Any]]:
+    """ai-edge-quantizer recipe: int8 weights (per channel) with float arithmetic on every
+    convolution and matrix product; nothing to calibrate."""
+    wonly = {
+        "weight_tensor_config": _weights(),
+        "compute_precision": "FLOAT", "explicit_dequantize": True,
+        "skip_checks": False, "min_weight_elements": 0,
+    }  # fmt: skip
+    ops = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+    return [{"regex": ".*", "operation": op, "algorithm_key": "min_max_uniform_quantize",
+             "op_config": wonly} for op in ops]  # fmt: skip
+
+
 def percentile_ranges(
     quantizer: Any, feeds: list[dict[str, np.ndarray]], pct: float = RANGE_PERCENTILE
 ) -> dict[str, Any]:
@@ -136,9 +157,14 @@ def percentile_ranges(
 
 
 def write_tflite(
-    model: Any, cfg: LivenessConfig, out: Path, calibration: Batch | None = None
+    model: Any,
+    cfg: LivenessConfig,
+    out: Path,
+    calibration: Batch | None = None,
+    recipe: str = "static",
 ) -> None:
-    """Float32 .tflite, or INT8 (CNN) when `calibration` clips are given."""
+    """Float32 .tflite, or INT8 when `calibration` clips are given: `recipe` "static" (the
+    CNN's stages 8-15 in int8 arithmetic, int8_recipe) or "weight_only" (weight_only_recipe)."""
     import litert_torch
     import torch
 
@@ -157,7 +183,12 @@ def write_tflite(
     with tempfile.TemporaryDirectory() as tmp:
         f32 = os.path.join(tmp, "f32.tflite")
         edge.export(f32)
-        q = quantizer.Quantizer(f32, int8_recipe())
-        data = [_feeds(calibration, i) for i in range(len(calibration))]
-        result = q.quantize(percentile_ranges(q, data))
+        if recipe == "weight_only":
+            result = quantizer.Quantizer(f32, weight_only_recipe()).quantize()
+        elif recipe == "static":
+            q = quantizer.Quantizer(f32, int8_recipe())
+            data = [_feeds(calibration, i) for i in range(len(calibration))]
+            result = q.quantize(percentile_ranges(q, data))
+        else:
+            raise ValueError(f"unknown INT8 recipe {recipe!r} (expected one of {INT8_RECIPES})")
         result.export_model(str(out), overwrite=True)

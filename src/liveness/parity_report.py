@@ -73,6 +73,12 @@ def parity_markdown(results: dict[str, dict[str, Any]]) -> str:
             if fmt == "int8" or "failed" in m:
                 details += _worst(fmt, r)
     lines += [""]
+    for fmt, m in results.items():
+        if "int8_recipe" in m:  # which recipe the file is, and what failed before it
+            lines.append(f"INT8 recipe of {FILENAMES.get(fmt, fmt)}: `{m['int8_recipe']}`.")
+            lines += [f"- `{t['recipe']}` failed first: {t['failed']}"
+                      for t in m.get("int8_recipes_failed", [])]  # fmt: skip
+            lines.append("")
     if failed:
         lines += ["**Failed** (the file is not kept under its name):", "", *failed, ""]
     if details:

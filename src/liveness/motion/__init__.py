@@ -1,11 +1,12 @@
 """Motion agreement (numpy + OpenCV): does the video turn the way the phone's gyro says?
 
 video: the device rotation the video shows per frame interval; agreement: its comparison with
-the gyro over the same intervals, the clock offset searched, and the findings (series: the
-weighted statistics it takes over intervals; inertial: the gyro's turn and the accelerometer's
-displacement; parallax: that displacement seen at a fitted depth); plot: a picture of one
-capture for debugging a refused one; relief: whether the face moves like a plane (a print or a
-screen) or like a 3-D face, which needs no sensors. docs/MOTION.md has the physics and the numbers.
+the gyro over the same intervals, the clock offset searched, and the findings (offsets: the
+score at every searched offset, coarse to fine; series: the weighted statistics it takes over
+intervals; inertial: the gyro's turn and the accelerometer's displacement; parallax: that
+displacement seen at a fitted depth); plot: a picture of one capture for debugging a refused
+one; relief: whether the face moves like a plane (a print or a screen) or like a 3-D face,
+which needs no sensors. docs/MOTION.md has the physics and the numbers.
 """
 
 from liveness.motion.agreement import (
