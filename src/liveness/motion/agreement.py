@@ -260,7 +260,7 @@ def _compare(
     resid = np.sqrt(np.sum((rot - gain * gi) ** 2, 1))
     # How much of the phone's fast motion the video shows, against how much of its slow one
     # (≈ 1 unless a stabiliser took the fast part out of the image; noise raises it).
-    fast_v = rot - st.smooth @ rot
+    fast_v = st.fast_v
     slow_v, slow_p = rot - fast_v, gi - c.fast_p[i]
     slow_v, slow_p = slow_v - wsum(wi, slow_v) / wi.sum(), slow_p - wsum(wi, slow_p) / wi.sum()
 

@@ -34,6 +34,7 @@ class Streams:
     angle: np.ndarray  # (N, 3) the gyro's running integral
     disp: tuple[np.ndarray, np.ndarray] | None  # the displacement's stamps and integral, or None
     smooth: np.ndarray  # (K, K): x − smooth @ x is the fast part
+    fast_v: np.ndarray  # (K, 3): the video's fast part, rot − smooth @ rot
     lowpass: np.ndarray | None  # (K, K): what a stabiliser leaves of the prediction, or None
 
 
@@ -77,7 +78,6 @@ def curve(st: Streams, taus: np.ndarray, cfg: MotionConfig) -> Curve:
         pred, parallax = with_parallax(st.rot, st.use_bg, g, gyro_over(t_acc, disp, a, b), ww, cfg)
     if st.lowpass is not None:
         pred = st.lowpass @ pred
-    fast_v = st.rot - st.smooth @ st.rot
     fast_p = pred - st.smooth @ pred  # (K, K) @ (O, K, 3), batched
     # Axes weigh by where either side moved: mixed by the prediction alone, a video turning
     # about y under a phone turning about x was judged on x (its sway) alone.
@@ -85,7 +85,7 @@ def curve(st: Streams, taus: np.ndarray, cfg: MotionConfig) -> Curve:
     mix = 0.5 * (axis_mix(pred, ww) + axis_mix(rot, ww))
     r_axes = wcorr(rot, pred, ww)  # (O, 3)
     r = np.sum(mix * r_axes, -1)
-    r_fast = np.sum(mix * wcorr(np.broadcast_to(fast_v, g.shape), fast_p, ww), -1)
+    r_fast = np.sum(mix * wcorr(np.broadcast_to(st.fast_v, g.shape), fast_p, ww), -1)
     s = np.where(valid, cfg.detail_share * r_fast + (1 - cfg.detail_share) * r, -np.inf)
     return Curve(taus, g, ww, valid, pred, parallax, fast_p, r_axes, r, r_fast, s)
 
@@ -132,4 +132,5 @@ def streams(
     mid = 0.5 * (vm_t0 + vm_t1)
     smooth = smoother(mid, cfg.detail_sigma_ms, w > 0)
     lowpass = smoother(mid, lowpass_ms, np.ones(len(mid), bool)) if lowpass_ms > 0 else None
-    return Streams(vm_t0, vm_t1, rot, use_bg, w, gyro[0], gyro[1], disp, smooth, lowpass)
+    fast_v = rot - smooth @ rot
+    return Streams(vm_t0, vm_t1, rot, use_bg, w, gyro[0], gyro[1], disp, smooth, fast_v, lowpass)
