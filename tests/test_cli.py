@@ -144,3 +144,41 @@ def test_missing_extra_names_what_to_install(
                  "--formats", "tflite"])  # fmt: skip
     assert code == 2
     assert "pip install 'liveness[export]'" in capsys.readouterr().err
+
+
+def test_motion_reports_what_predict_measured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`liveness motion --json` uses the model's motion settings and the clip's own field of
+    view, as `liveness predict` does: debugging a refused capture shows the numbers it got.
+    Checked on a capture whose meta.json states a lens far from the 65° prior, and against a
+    model whose motion settings differ from the defaults."""
+    from liveness.calibrate import write_config
+    from liveness.config import SynthConfig
+    from liveness.predict import BUNDLED, load_predictor
+    from liveness.synth.generate import generate_dataset
+
+    generate_dataset(tmp_path / "d", 4, seed=5, cfg=SynthConfig(width=120, height=160),
+                     progress=False)  # fmt: skip
+    clips = [tmp_path / "d" / r.clip for r in read_manifest(tmp_path / "d" / "manifest.csv")]
+    clip = next(c for c in clips if read_clip(c).imu is not None)
+    meta = json.loads((clip / "meta.json").read_text())
+    meta["hfov_deg"] = 78.0
+    (clip / "meta.json").write_text(json.dumps(meta))
+    model = tmp_path / "m.tflite"
+    shutil.copy(BUNDLED, model)
+    shutil.copy(str(BUNDLED) + ".json", str(model) + ".json")
+    cfg = load_predictor(model, check_face=False).config
+    motion = type(cfg.motion)(**{**cfg.motion.__dict__, "offset_ms": 60.0, "lead_weight": 1.0})
+    write_config(model, type(cfg)(**{**cfg.__dict__, "motion": motion}))
+    assert main(["predict", "--model", str(model), "--json", "--no-face-check", str(clip)]) == 0
+    predicted = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["motion"]
+    assert main(["motion", "--model", str(model), "--json", str(clip)]) == 0
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {k: got[k] for k in predicted} == predicted
+    # ... which the defaults and the 65° prior do not give (what the command used before).
+    from liveness.motion import agreement
+
+    c = read_clip(clip)
+    prior = agreement(c.frames, c.frame_t_ms, c.imu, type(cfg.motion)())[0].to_dict()
+    assert abs(prior["gain"] - got["gain"]) > 0.05, (prior["gain"], got["gain"])

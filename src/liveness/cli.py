@@ -152,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("motion", help="motion agreement of clips (video vs gyro), with plots")
     m.add_argument("clips", nargs="+")
+    m.add_argument("--model", default=None,
+                   help="whose motion settings (default: the bundled model)")  # fmt: skip
     m.add_argument("--json", action="store_true")
     m.add_argument("--plot", default=None,
                    help="directory for <clip>_motion.png and <clip>_relief.png")  # fmt: skip

@@ -120,13 +120,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_motion(args: argparse.Namespace) -> int:
     from liveness.clip import read_clip
-    from liveness.config import LivenessConfig
+    from liveness.decision import clip_hfov
     from liveness.motion import agreement, plot_agreement, plot_relief, relief_tracks
+    from liveness.predict import load_predictor
 
-    cfg = LivenessConfig().motion
+    # The model's own motion settings and each clip's field of view, as `liveness predict`
+    # and the service measure it: the numbers here are the ones a refused capture got.
+    cfg = load_predictor(args.model, check_face=False).config.motion
     for path in args.clips:
         clip = read_clip(path)
-        a, vm = agreement(clip.frames, clip.frame_t_ms, clip.imu, cfg)
+        a, vm = agreement(clip.frames, clip.frame_t_ms, clip.imu, cfg, clip_hfov(clip))
         print(json.dumps({"clip": path, **a.to_dict()}) if args.json else f"{path}: {a.words()}")
         if args.plot:
             out = Path(args.plot) / f"{Path(path).name}_motion.png"

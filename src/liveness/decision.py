@@ -41,14 +41,19 @@ VETO = ("video_moves_phone_rests", "phone_moves_video_still")
 WEAK = frozenset(("low_correlation", "gain"))
 
 
+def clip_hfov(clip: Clip) -> float | None:
+    """The camera's horizontal field of view from the clip's meta.json when it states a
+    plausible one (30–120°), else None: the motion check's prior."""
+    hfov = clip.meta.get("hfov_deg") if isinstance(clip.meta, dict) else None
+    return float(hfov) if isinstance(hfov, int | float) and 30 <= hfov <= 120 else None
+
+
 def clip_agreement(clip: Clip, cfg: LivenessConfig) -> Agreement | None:
     """The motion agreement of a capture (all its frames against its gyro); None without
     sensors. The camera's field of view comes from its meta.json when it states one."""
     if clip.imu is None:
         return None
-    hfov = clip.meta.get("hfov_deg") if isinstance(clip.meta, dict) else None
-    hfov = float(hfov) if isinstance(hfov, int | float) and 30 <= hfov <= 120 else None
-    return agreement(clip.frames, clip.frame_t_ms, clip.imu, cfg.motion, hfov)[0]
+    return agreement(clip.frames, clip.frame_t_ms, clip.imu, cfg.motion, clip_hfov(clip))[0]
 
 
 def clip_relief(
