@@ -8,7 +8,8 @@ injection AUC per variant, every clip read once.
 Genuine and injected clips with sensors only (the check's job); "refused" = any status other
 than `agrees`; the AUC ranks the agreement score (0 where the check could not measure it).
 "own IMU +150 / +300 ms": each genuine capture's own IMU replayed that late (the cheapest
-injection there is, and one the generator's "shifted" variant under-represents), agreeing.
+injection there is, and one the generator's "shifted" variant under-represents): how many agree,
+and the AUC of the genuine captures' scores against those replays' (the ranking fusion uses).
 --clip-fov passes each clip's meta.json field of view, as `liveness predict` does (without it,
 the 65° prior: what a clip without one gets). --stabilise MS smooths every capture's measured
 video rotations with a Gaussian of MS ms before the comparison, the gyro untouched: what an
@@ -74,11 +75,12 @@ def main() -> None:
     print(f"{args.data} {args.split}: {live.sum()} genuine, {(~live).sum()} injections with IMU; "
           f"field of view {fov}{smoothed}{fixed}\n")  # fmt: skip
     print(f"| {args.field} | genuine refused | injections agreeing | own IMU +150 / +300 ms "
-          "agreeing | injection AUC | " + " | ".join(VARIANTS) + " |\n|---|---|---|---|---|"
-          + "---|" * len(VARIANTS))  # fmt: skip
+          "agreeing | own IMU +150 / +300 ms AUC | injection AUC | " + " | ".join(VARIANTS)
+          + " |\n|---|---|---|---|---|---|" + "---|" * len(VARIANTS))  # fmt: skip
     for value in values:
         cfg = dataclasses.replace(base, **{args.field: value})
         got, replayed = [], {150.0: 0, 300.0: 0}
+        replay_scores: dict[float, list[float]] = {150.0: [], 300.0: []}
         for r, c in tqdm(clips, desc=f"{args.field}={value}", unit="clip", leave=False):
             hfov = c.meta.get("hfov_deg") if args.clip_fov and isinstance(c.meta, dict) else None
             a, vm = agreement(c.frames, c.frame_t_ms, c.imu, cfg, hfov)
@@ -89,7 +91,9 @@ def main() -> None:
             for late in replayed if r.attack == "none" else ():
                 imu = c.imu.copy()
                 imu[:, 0] += late
-                replayed[late] += compare(vm, imu, cfg).status == "agrees"
+                late_a = compare(vm, imu, cfg)
+                replayed[late] += late_a.status == "agrees"
+                replay_scores[late].append(late_a.score if np.isfinite(late_a.score) else 0.0)
         score = np.array([a.score if np.isfinite(a.score) else 0.0 for a in got])
         refused = sum(a.status != "agrees" for a, lv in zip(got, live, strict=True) if lv)
         passed = sum(a.status == "agrees" for a, lv in zip(got, live, strict=True) if not lv)
@@ -99,8 +103,15 @@ def main() -> None:
             both = live | sel
             cells.append(f"{auc(score[both], live[both]):.3f}" if sel.any() else "–")
         own = f"{replayed[150.0]} / {replayed[300.0]}"
-        print(f"| {value:g} | {refused} ({refused / live.sum():.1%}) | {passed} | {own} | "
-              f"{auc(score, live):.3f} | " + " | ".join(cells) + " |", flush=True)  # fmt: skip
+        own_auc = " / ".join(
+            f"{auc(np.r_[score[live], replay_scores[late]], np.r_[live[live], np.zeros(n)]):.3f}"
+            for late in replayed
+            if (n := len(replay_scores[late]))
+        )
+        shown = value if isinstance(value, str) else f"{value:g}"
+        print(f"| {shown} | {refused} ({refused / live.sum():.1%}) | {passed} | {own} | "
+              f"{own_auc} | {auc(score, live):.3f} | " + " | ".join(cells) + " |",
+              flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

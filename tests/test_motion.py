@@ -318,3 +318,21 @@ def test_arc_with_shifted_imu_disagrees(shift_ms: float) -> None:
     imu[:, 0] += shift_ms
     a, _ = agreement(frames, ft, imu, CFG, hfov_deg=HFOV)
     assert a.status == "disagrees", a.to_dict()
+
+
+def test_the_lead_costs_the_same_agreement_on_either_scale_only_when_weighted() -> None:
+    """lead_weight 0: both scales give the in-range agreement itself (tanh(atanh(s)) = s); a
+    replay 150 ms late, whose wide peak leads, loses score on both, more with more weight."""
+    frames, ft, imu = capture(7)
+    imu[:, 0] += 150.0
+    vm = video_motion(frames, ft, CFG, hfov_deg=HFOV)
+    score = {
+        (scale, w): compare(
+            vm, imu, dataclasses.replace(CFG, lead_scale=scale, lead_weight=w)
+        ).score
+        for scale in ("r", "z")
+        for w in (0.0, 1.0, 2.0)
+    }
+    assert score["r", 0.0] == pytest.approx(score["z", 0.0], abs=1e-9)
+    for scale in ("r", "z"):
+        assert score[scale, 0.0] > score[scale, 1.0] >= score[scale, 2.0]

@@ -199,10 +199,14 @@ class MotionConfig:
     # How much better (Fisher z of the agreement) the wide search's best must be to be a finding
     offset_margin_z: float = 0.15
     offset_min_score: float = 0.6  # ... and how good in itself (a clear peak, not noise)
-    # The score loses this × how much better the streams line up outside the genuine range: at 4
-    # instead of 1 a recording's own IMU replayed 100–500 ms late ranks below genuine captures
-    # (AUC 0.906 -> 0.964 on tr3k val), statuses unchanged (MOTION.md "Where the streams line up")
-    lead_weight: float = 4.0
+    # The score loses lead_weight × how much better the streams line up outside the genuine
+    # range; statuses are unchanged (MOTION.md "Where the streams line up"). lead_scale "z":
+    # score = tanh(atanh(s_in) − lead_weight · z-lead), the lead on Fisher's z, the scale the
+    # `offset` finding uses (0.98 against 0.94 is a clear lead, 0.71 against 0.69 is noise);
+    # "r": score = s_in − lead_weight · (s_wide − s_in), what files calibrated before session 10
+    # used (from_dict keeps it for them).
+    lead_scale: str = "z"
+    lead_weight: float = 2.0
     min_motion_deg_s: float = 3.0  # below this on both sides there is nothing to compare
     still_deg_s: float = 1.5  # a side slower than this rests
     still_ratio: float = 3.0  # ... while the other moves this many times faster
@@ -216,6 +220,10 @@ class MotionConfig:
     translation: bool = True  # model the camera's translation (accelerometer) seen as parallax
     max_parallax_per_m: float = 12.0  # 1/depth at most: nothing the camera tracks is nearer 8 cm
 
+    def __post_init__(self) -> None:
+        if self.lead_scale not in ("r", "z"):
+            raise ValueError(f"lead_scale must be 'r' or 'z', not {self.lead_scale!r}")
+
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["gain_range"] = list(self.gain_range)  # as JSON reads it back
@@ -226,6 +234,10 @@ class MotionConfig:
     def from_dict(cls, d: dict[str, Any]) -> MotionConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         kw: dict[str, Any] = {k: v for k, v in d.items() if k in names}
+        if d and "lead_scale" not in d:
+            # Written before the lead had a scale: calibrated with the lead on r, and before
+            # lead_weight existed, with a weight of 1 (their fusion was fitted on those scores).
+            kw.update(lead_scale="r", lead_weight=float(d.get("lead_weight", 1.0)))
         for k in ("gain_range", "gain_possible"):
             if k in kw:
                 kw[k] = tuple(kw[k])

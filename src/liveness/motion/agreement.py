@@ -239,8 +239,13 @@ def _compare(
     if not cfg.gain_range[0] <= gain <= cfg.gain_range[1]:
         findings.append("gain")
     # One number for ranking and fusion: the in-range agreement less what the wide search found
-    # better elsewhere; a side resting while the other moves pins it to 0.
-    score = float(np.clip(s_in - cfg.lead_weight * lead, 0.0, 1.0)) * min(1.0, imu_cov)
+    # better elsewhere (on Fisher's z, or on r for files calibrated that way: cfg.lead_scale); a
+    # side resting while the other moves pins it to 0.
+    if cfg.lead_scale == "z":
+        kept = float(np.tanh(fisher_z(s_in) - cfg.lead_weight * lead_z))
+    else:
+        kept = s_in - cfg.lead_weight * lead
+    score = float(np.clip(kept, 0.0, 1.0)) * min(1.0, imu_cov)
     if "video_moves_phone_rests" in findings or "phone_moves_video_still" in findings:
         score = 0.0
     # The gain decides only when no camera could explain it: the field of view is a prior

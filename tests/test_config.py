@@ -1,0 +1,38 @@
+"""The configuration's round trip, and what files written before a field existed get."""
+
+from __future__ import annotations
+
+import pytest
+
+from liveness.config import LivenessConfig, MotionConfig
+
+
+def test_motion_config_round_trips() -> None:
+    cfg = MotionConfig(lead_scale="z", lead_weight=3.0, gain_range=(0.3, 2.5))
+    assert MotionConfig.from_dict(cfg.to_dict()) == cfg
+    assert LivenessConfig.from_dict(LivenessConfig().to_dict()).motion == MotionConfig()
+
+
+def test_files_written_before_the_lead_had_a_scale_keep_the_lead_on_r() -> None:
+    """Their fusion was fitted on the scores they computed: the lead on r, weighted as saved
+    (session 9's files: 4), or by 1 before the weight existed."""
+    saved = MotionConfig().to_dict()
+    del saved["lead_scale"]
+    saved["lead_weight"] = 4.0
+    assert (
+        MotionConfig.from_dict(saved).lead_scale,
+        MotionConfig.from_dict(saved).lead_weight,
+    ) == (
+        "r",
+        4.0,
+    )
+    del saved["lead_weight"]
+    older = MotionConfig.from_dict(saved)
+    assert (older.lead_scale, older.lead_weight) == ("r", 1.0)
+    # A configuration that says nothing about motion gets today's defaults.
+    assert MotionConfig.from_dict({}) == MotionConfig()
+
+
+def test_lead_scale_must_be_known() -> None:
+    with pytest.raises(ValueError, match="lead_scale"):
+        MotionConfig(lead_scale="log")
