@@ -116,7 +116,7 @@ def test_unknown_model_file_is_a_clear_error(tmp_path: Path) -> None:
         load_predictor(junk)
 
 
-def test_capture_without_a_face_is_refused_not_scored(
+def test_capture_without_a_face_is_a_refusal_not_an_error(
     tiny_dataset: Path, tiny_model: Path, tmp_path: Path
 ) -> None:
     import numpy as np
@@ -127,8 +127,16 @@ def test_capture_without_a_face_is_refused_not_scored(
     clip.frames = np.full_like(clip.frames, 128)  # a covered lens: grey frames, valid clip
     write_clip(tmp_path / "grey", clip)
     (r,) = predict_paths(load_predictor(tiny_model), [str(tmp_path / "grey")])
-    assert r["rejected"] == "no_face" and r["live"] is False and "no face" in r["error"]
-    assert "score" not in r
+    # A readable capture without a face is a verdict (refused, score 0), not an error: the
+    # contract keeps "error" for clips that cannot be read, and the exit status with it.
+    assert r["rejected"] == "no_face" and r["live"] is False and "error" not in r
+    assert r["score"] == 0.0 and r["reasons"][0]["code"] == "no_face"
+    assert "no face" in r["reasons"][0]["message"]
+    assert r["modalities"] and r["threshold"] == pytest.approx(load_predictor(tiny_model).threshold)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["predict", "--model", str(tiny_model), str(tmp_path / "grey")]) == 0
+    assert "SPOOF score 0.0000" in buf.getvalue() and "no face:" in buf.getvalue()
 
 
 def test_bundled_model_is_the_default_and_matches_its_card(tmp_path: Path) -> None:

@@ -157,6 +157,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             used = "+".join(r["modalities"])
             line = f"{r['clip']}: {verdict} score {r['score']:.4f}"
             words = f"; {r['motion']['words']}" if r.get("motion") else ""
+            if r.get("rejected") == "no_face":
+                words = f"; no face: {r['reasons'][0]['message']}"
             print(f"{line} (threshold {r['threshold']:.4f}, {used}){words}", flush=True)
     return 1 if failed else 0
 

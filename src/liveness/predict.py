@@ -84,6 +84,19 @@ class Predictor:
             out.append(d)
         return out
 
+    def no_face_result(self, clip: Clip, reason: str) -> dict[str, Any]:
+        """The verdict for a readable capture without a face: refused by policy, score 0, as
+        the motion gate's refusals are (and as `liveness evaluate` and `calibrate` count it);
+        not an "error", which the contract keeps for clips that cannot be read."""
+        return {
+            "live": False,
+            "score": 0.0,
+            "threshold": round(self.config.threshold, 6),
+            "modalities": self.config.modalities(clip.imu is not None),
+            "reasons": [{"code": "no_face", "message": reason}],
+            "rejected": "no_face",
+        }
+
     def assess(
         self,
         clip: Clip,
@@ -92,7 +105,7 @@ class Predictor:
     ) -> tuple[dict[str, Any], Agreement | None]:
         """The whole verdict for one capture: face check, network, motion agreement, policy;
         and the agreement itself (None without sensors or without a face). A capture without a
-        face is refused {"live": false, "rejected": "no_face", "error"}. `timing`, when given,
+        face is refused like any policy refusal (no_face_result). `timing`, when given,
         receives the seconds spent in "model" (face check, preprocessing, network) and
         "motion" (the agreement and the face-flatness cue); `faces` the face check's
         whole-frame detections by frame index (FaceCheck.faces, for the challenge judge)."""
@@ -101,7 +114,7 @@ class Predictor:
         if fc is not None and faces is not None:
             faces.update(fc.faces)
         if fc is not None and not fc.ok:
-            return {"live": False, "rejected": "no_face", "error": fc.reason}, None
+            return self.no_face_result(clip, fc.reason), None
         item = preprocess_clip(clip, self.config.preprocess)
         t1 = time.perf_counter()
         motion = self.motion(clip)
@@ -135,7 +148,8 @@ def predict_paths(
     predictor: Predictor, clips: Iterable[str], batch_size: int = 8
 ) -> Iterator[dict[str, Any]]:
     """One result per clip, in order; an unreadable clip gives {"clip", "error"} and the rest go on;
-    a clip without a face gives {"clip", "live": false, "rejected": "no_face", "error": reason}.
+    a clip without a face is refused: {"clip", "live": false, "score": 0, ..., "rejected":
+    "no_face", "reasons": [{"code": "no_face", "message"}]} (Predictor.no_face_result).
 
     Clips are read and preprocessed one by one and scored in batches of `batch_size`.
     """
@@ -162,7 +176,7 @@ def predict_paths(
         if fc is not None and not fc.ok:
             # Not scored: a capture without a face is refused with its reason.
             yield from flush()
-            yield {"clip": path, "live": False, "rejected": "no_face", "error": fc.reason}
+            yield {"clip": path, **predictor.no_face_result(clip, fc.reason)}
             continue
         motion = predictor.motion(clip)
         pending.append((path, item, motion, predictor.relief(clip, fc)))

@@ -140,7 +140,8 @@ def check(session_id: str) -> Any:
         with st.model_lock:  # the one decision path `liveness predict` uses too
             result, motion = predictor.assess(clip, timing, faces)
         if result.get("rejected") == "no_face":
-            raise ApiError(422, "no_face", f"no face in the guide oval: {result['error']}")
+            why = result["reasons"][0]["message"]
+            raise ApiError(422, "no_face", f"no face in the guide oval: {why}")
         t_model, t_motion = timing["model"], timing["motion"]
         t0 = time.perf_counter()
         judged = judge(
