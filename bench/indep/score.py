@@ -1,0 +1,126 @@
+"""Score rendered clips with `liveness predict --json` and print per-variant markdown tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+
+def auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """P(score_pos > score_neg) + half the ties (rank-based AUC); nan if a side is empty."""
+    if pos.size == 0 or neg.size == 0:
+        return float("nan")
+    d = pos[:, None] - neg[None, :]
+    return float(((d > 0).sum() + 0.5 * (d == 0).sum()) / d.size)
+
+
+def run_predict(clips: list[Path], model: str | None) -> list[dict]:
+    exe = Path(sys.executable).with_name("liveness")
+    cmd = [str(exe) if exe.exists() else (shutil.which("liveness") or "liveness"), "predict"]
+    cmd += ["--json"] + (["--model", model] if model else []) + [str(c) for c in clips]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    out = [json.loads(x) for x in res.stdout.splitlines() if x.strip().startswith("{")]
+    if res.returncode != 0 or len(out) != len(clips):
+        print(
+            f"warning: predict exited {res.returncode}, {len(out)} lines for {len(clips)} "
+            f"clips; stderr tail: {res.stderr[-800:]}",
+            file=sys.stderr,
+        )
+    return out
+
+
+def fmt(x: float) -> str:
+    return "—" if np.isnan(x) else f"{x:.3f}"
+
+
+def table(rows: list[dict]) -> str:
+    live_scores = np.array([r["score"] for r in rows if r["attack"] == "none" and r["ok"]])
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["attack"], r["variant"]), []).append(r)
+    order = ["none", "print", "replay", "injection"]
+    keys = sorted(groups, key=lambda k: (order.index(k[0]) if k[0] in order else 9, k[1]))
+    out = [
+        "| attack | variant | n | no-IMU | errors | accepted | AUC live vs group "
+        "| motion status (IMU clips) | top reasons |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for k in keys:
+        g = groups[k]
+        acc = np.mean([r["live"] for r in g])
+        sc = np.array([r["score"] for r in g if r["ok"]])
+        a = auc(live_scores, sc) if k[0] != "none" else float("nan")
+        st = Counter(r["status"] for r in g if r["has_imu"])
+        rs = Counter(c for r in g for c in r["codes"]).most_common(3)
+        out.append(
+            f"| {k[0]} | {k[1]} | {len(g)} | {sum(not r['has_imu'] for r in g)} | "
+            f"{sum(not r['ok'] for r in g)} | {acc:.2f} | {fmt(a)} | "
+            f"{', '.join(f'{s} {n}' for s, n in sorted(st.items())) or '—'} | "
+            f"{', '.join(f'{c} {n}' for c, n in rs) or '—'} |"
+        )
+    live = [r for r in rows if r["attack"] == "none"]
+    bpcer = float(np.mean([not r["live"] for r in live])) if live else float("nan")
+    out += [
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| n clips | {len(rows)} |",
+        f"| BPCER (live refused) | {fmt(bpcer)} ({sum(not r['live'] for r in live)}/{len(live)}) |",
+    ]
+    worst = 0.0
+    for sp in [s for s in order[1:] if any(r["attack"] == s for r in rows)]:
+        g = [r for r in rows if r["attack"] == sp]
+        ap = float(np.mean([r["live"] for r in g]))
+        worst = max(worst, ap)
+        sc = np.array([r["score"] for r in g if r["ok"]])
+        out.append(f"| APCER {sp} | {ap:.3f} ({sum(r['live'] for r in g)}/{len(g)}) |")
+        out.append(f"| AUC live vs {sp} | {fmt(auc(live_scores, sc))} |")
+    out.append(f"| ACER = (worst APCER + BPCER)/2 | {fmt((worst + bpcer) / 2)} |")
+    thr = sorted({r["threshold"] for r in rows if r["threshold"] is not None})
+    out.append(f"| shipped threshold | {', '.join(f'{t:.4f}' for t in thr)} |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("dir", type=Path)
+    ap.add_argument("--model", default=None)
+    a = ap.parse_args()
+    clips = sorted(p for p in a.dir.iterdir() if (p / "frames.csv").exists())
+    preds = run_predict(clips, a.model)
+    (a.dir / "predict.jsonl").write_text("".join(json.dumps(p) + "\n" for p in preds))
+    by = {Path(p.get("clip", "")).resolve(): p for p in preds}
+    rows = []
+    for c in clips:
+        meta = json.loads((c / "meta.json").read_text())
+        p = by.get(c.resolve(), {"error": "no output line"})
+        ok = "error" not in p and p.get("score") is not None
+        mo = p.get("motion") or {}
+        rows.append(
+            {
+                "clip": c.name,
+                "attack": meta["attack"],
+                "variant": meta["variant"],
+                "ok": ok,
+                "live": bool(p.get("live", False)) and ok,
+                "score": float(p.get("score") or 0.0),
+                "threshold": p.get("threshold"),
+                "has_imu": (c / "imu.csv").exists(),
+                "status": mo.get("status", "none") if isinstance(mo, dict) else str(mo),
+                "codes": [x.get("code", "?") for x in p.get("reasons") or [] if isinstance(x, dict)]
+                + (["error"] if not ok else []),
+            }
+        )
+    print(f"# {a.dir}\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
