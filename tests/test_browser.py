@@ -52,9 +52,12 @@ pytestmark = pytest.mark.slow
 
 FPS = 15  # the fake camera's rate (y4m F15:1) and the server's capture fps
 CHALLENGE = "left"  # the server draws from this one challenge; the clips move that way
-# Live candidates (seed, subject, index): the one the bundled model scores highest from its
-# clip directory is played (the model's threshold is strict; most live clips fall below it).
-LIVE_CANDIDATES = ((1, 4, 101), (1, 7, 100), (1, 4, 125))
+# Live candidates (seed, subject, index): of those the bundled model accepts from their clip
+# directory, the one whose video follows the phone most clearly is played. These tests check
+# the page's path (camera, sensors, timing), not the motion check's borderline captures: the
+# highest-scoring candidate, 1/4/125, agrees at 0.57 from its directory, and the page's
+# slightly different frame timing took it to 0.48-0.52 (refused as often as not).
+LIVE_CANDIDATES = ((1, 4, 101), (1, 7, 100), (1, 4, 125), (1, 6, 100))
 ATTACK = (1, 4, 102, "print", "held")
 LEAD_S = 1.85  # camera frames before the clip starts: camera start + session + countdown
 TAIL = 8  # frames holding the clip's last frame after it
@@ -129,8 +132,12 @@ def clips(tmp_path_factory: pytest.TempPathFactory, predictor: Predictor) -> dic
     dirs = [write_clip(root / n, c, jpeg_quality=95) for n, c, _ in made]
     scores = {Path(r["clip"]).name: r for r in predict_paths(predictor, map(str, dirs))}
     played = {n: Played(n, c, tl, scores[n]) for n, c, tl in made}
-    live = max((p for p in played.values() if p.name.startswith("live")),
-               key=lambda p: p.direct.get("score", -1.0))  # fmt: skip
+
+    def clearly_live(p: Played) -> tuple[bool, float]:
+        motion = p.direct.get("motion") or {}
+        return bool(p.direct.get("live")), float(motion.get("score") or 0.0)
+
+    live = max((p for p in played.values() if p.name.startswith("live")), key=clearly_live)
     return {"live": live, "attack": played[name]}
 
 
