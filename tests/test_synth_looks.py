@@ -175,3 +175,33 @@ def test_head_turn_turns_the_head_and_reaches_a_replayed_video(
     # The live capture's person (unused by a replay), then the person in the replayed video.
     assert len(moved) == 2 and all(isinstance(p, Person) for p in moved)
     assert all(p.turn is not None for p in moved)  # type: ignore[attr-defined]
+
+
+def test_fine_media_draw_the_same_numbers_and_look_photographic() -> None:
+    # A photographic print / high-end screen must not move a clip's later draws (only the
+    # one fine-or-not draw does), and must lack what marks an office print or a cheap screen.
+    from liveness.synth.attacks import PrintLook, ScreenLook
+
+    for kind in (PrintLook, ScreenLook):
+        a, b = np.random.default_rng(7), np.random.default_rng(7)
+        kind.sample(a), kind.sample(b, fine=True)
+        assert a.random() == b.random()
+    fine = [PrintLook.sample(np.random.default_rng(i), fine=True) for i in range(200)]
+    office = [PrintLook.sample(np.random.default_rng(i)) for i in range(200)]
+    assert min(p.contrast for p in fine) >= 0.9 > max(p.contrast for p in office)
+    assert max(p.halftone_amp for p in fine) <= 0.03
+    assert max(float(p.grain.std()) for p in fine) < min(float(p.grain.std()) for p in office)
+    screens = [ScreenLook.sample(np.random.default_rng(i), fine=True) for i in range(200)]
+    assert max(s.grid_amp for s in screens) <= 0.05 and max(s.black for s in screens) <= 0.01
+
+
+def test_fine_media_share_draws_nothing_when_zero() -> None:
+    from liveness.synth.staging import _fine
+
+    rng = np.random.default_rng(3)
+    assert not _fine(rng, TRAINING) and rng.random() == np.random.default_rng(3).random()
+    assert TRAINING.fine_media_share == 0.0 == SynthConfig().fine_media_share
+    every = dataclasses.replace(TRAINING, fine_media_share=1.0)
+    assert all(_fine(np.random.default_rng(i), every) for i in range(20))
+    half = dataclasses.replace(TRAINING, fine_media_share=0.5)
+    assert 60 < sum(_fine(np.random.default_rng(i), half) for i in range(200)) < 140

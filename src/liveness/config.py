@@ -83,6 +83,9 @@ class SynthConfig:
     off_centre_share: float = 0.0
     head_turn_share: float = 0.0
     iso_noise: bool = False
+    # Share of prints and screens of photographic quality (synth/attacks.py, `fine`): no
+    # halftone, full contrast, no visible pixel grid. None in the base or the presets so far.
+    fine_media_share: float = 0.0
     # class mix: fractions of live / print / replay / injection
     mix: tuple[float, float, float, float] = (0.4, 0.2, 0.2, 0.2)
     no_imu_rate: float = 0.15  # every class also appears without imu.csv

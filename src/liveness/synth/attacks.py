@@ -43,7 +43,20 @@ class PrintLook:
     grain: np.ndarray  # (64, 64) paper texture multiplier
 
     @staticmethod
-    def sample(rng: np.random.Generator) -> PrintLook:
+    def sample(rng: np.random.Generator, fine: bool = False) -> PrintLook:
+        """An office print; `fine`: a photographic one (full contrast and colour, no visible
+        halftone, faint grain), whose only tells are that it is flat and does not change.
+        Both draw the same numbers from rng (a clip's other draws do not move)."""
+        if fine:
+            return PrintLook(
+                contrast=rng.uniform(0.9, 1.0),
+                black=rng.uniform(0.0, 0.02),
+                saturation=rng.uniform(0.9, 1.05),
+                halftone_lpm=rng.uniform(1500, 6000),
+                halftone_amp=rng.uniform(0.0, 0.03),
+                gloss=rng.uniform(0.0, 0.15),
+                grain=1 + rng.uniform(0.0, 0.01) * rng.standard_normal((64, 64)),
+            )
         return PrintLook(
             contrast=rng.uniform(0.55, 0.9),
             black=rng.uniform(0.02, 0.08),
@@ -70,9 +83,23 @@ class ScreenLook:
     bezel: float  # bezel width as a fraction of the sheet's width
 
     @staticmethod
-    def sample(rng: np.random.Generator) -> ScreenLook:
+    def sample(rng: np.random.Generator, fine: bool = False) -> ScreenLook:
+        """A phone or tablet screen; `fine`: a high-end one (true colour and tone, a pixel grid
+        too fine to show, little glare). Both draw the same numbers from rng."""
         g = np.array([rng.uniform(0.2, 1.0), rng.uniform(-1, 1), rng.uniform(-0.2, 1.0)])
         w = int(rng.choice([720, 1080, 1170, 1536, 2048]))
+        if fine:
+            return ScreenLook(
+                brightness=rng.uniform(0.85, 1.15),
+                black=rng.uniform(0.0, 0.01),
+                gamma=rng.uniform(0.95, 1.05),
+                tint=rng.uniform(0.97, 1.03, 3),
+                pixels=(w, int(w * rng.uniform(1.3, 2.2))),
+                grid_amp=rng.uniform(0.0, 0.05),
+                glare=rng.uniform(0.0, 0.2),
+                glare_dir=g / np.linalg.norm(g),
+                bezel=rng.uniform(0.02, 0.08),
+            )
         return ScreenLook(
             brightness=rng.uniform(0.5, 1.3),
             black=rng.uniform(0.005, 0.04),

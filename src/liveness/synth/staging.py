@@ -41,6 +41,12 @@ def _held(rng: np.random.Generator, still: bool) -> StaticPose | RigidPath:
     return RigidPath(hand, np.diag([-1.0, 1.0, -1.0]), np.zeros(3))
 
 
+def _fine(rng: np.random.Generator, cfg: SynthConfig) -> bool:
+    """Whether this instrument is a photographic print or a high-end screen. No draw when the
+    configuration asks for none, so configurations without them keep their clips' bytes."""
+    return cfg.fine_media_share > 0 and bool(rng.random() < cfg.fine_media_share)
+
+
 def _source_distance(
     rng: np.random.Generator, edgeless: bool, cam_tan: float, src_tan: float
 ) -> tuple[float, float]:
@@ -94,7 +100,7 @@ def attack_capture(
             s * 2 * dp * src_tan_w * paper.shape[1] / src_w,
             s * 2 * dp * src_tan_h * paper.shape[0] / src_h,
         )
-        look: PrintLook | ScreenLook = PrintLook.sample(rng)
+        look: PrintLook | ScreenLook = PrintLook.sample(rng, _fine(rng, cfg))
         bend = 0.0 if rng.random() < 0.4 or rig else rng.uniform(-3.0, 3.0)
 
         def content(t: float) -> np.ndarray:
@@ -116,7 +122,7 @@ def attack_capture(
         t_src = np.arange(0.0, duration + 0.5, 1.0 / src_fps)
         video = linear(src.frames(t_src, rng))
         offset = rng.uniform(-0.15, 0.15) if matched else rng.uniform(0.0, 0.5)
-        look = ScreenLook.sample(rng)
+        look = ScreenLook.sample(rng, _fine(rng, cfg))
         bez = 1 + 2 * look.bezel
         s = dc / apparent
         size = (s * 2 * dp * src_tan_w * bez, s * 2 * dp * src_tan_h * bez)
