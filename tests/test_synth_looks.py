@@ -205,3 +205,18 @@ def test_fine_media_share_draws_nothing_when_zero() -> None:
     assert all(_fine(np.random.default_rng(i), every) for i in range(20))
     half = dataclasses.replace(TRAINING, fine_media_share=0.5)
     assert 60 < sum(_fine(np.random.default_rng(i), half) for i in range(200)) < 140
+
+
+def test_face_distance_range_sets_how_far_the_phone_starts() -> None:
+    # The phone's distance to the face at the start of a genuine capture is drawn from
+    # cfg.face_distance_m (one draw either way, so a clip's later draws stay where they were).
+    from liveness.synth.capture import live_capture
+
+    assert TRAINING.face_distance_m == (0.18, 0.35) == SynthConfig().face_distance_m
+    for lo, hi in ((0.18, 0.35), (0.4, 0.5)):
+        cfg = dataclasses.replace(PLAIN, face_distance_m=(lo, hi))
+        for seed in range(6):
+            atlas = sample_atlas(np.random.default_rng(seed))
+            cap = live_capture(np.random.default_rng(seed), atlas, cfg, 2.0, "left", 48, 64)
+            d = float(np.linalg.norm(cap.path.eye - cap.path.target))
+            assert lo - 1e-9 <= d <= hi + 1e-9

@@ -83,6 +83,9 @@ class SynthConfig:
     off_centre_share: float = 0.0
     head_turn_share: float = 0.0
     iso_noise: bool = False
+    # How far the phone is from the face in a genuine capture (and an injection's video), m:
+    # 0.18–0.35 is a face filling the page's guide oval; a user of another app films farther.
+    face_distance_m: tuple[float, float] = (0.18, 0.35)
     # Share of prints and screens of photographic quality (synth/attacks.py, `fine`): no
     # halftone, full contrast, no visible pixel grid. None in the base or the presets so far.
     fine_media_share: float = 0.0

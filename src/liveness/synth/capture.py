@@ -74,7 +74,7 @@ def live_capture(
     if amplitude is None:
         amplitude = rng.uniform(3, 8) if rng.random() < 0.1 else rng.uniform(10, 25)
     if distance is None:
-        distance = rng.uniform(0.18, 0.35)
+        distance = rng.uniform(*cfg.face_distance_m)
     target = FACE + np.array([0.0, rng.normal(0, 0.01), rng.normal(-0.01, 0.015)])
     path = sample_device_path(rng, target, distance, challenge, amplitude, duration)
     return Capture(
