@@ -47,25 +47,36 @@ class PrintLook:
         """An office print; `fine`: a photographic one (full contrast and colour, no visible
         halftone, faint grain), whose only tells are that it is flat and does not change.
         Both draw the same numbers from rng (a clip's other draws do not move)."""
-        if fine:
-            return PrintLook(
-                contrast=rng.uniform(0.9, 1.0),
-                black=rng.uniform(0.0, 0.02),
-                saturation=rng.uniform(0.9, 1.05),
-                halftone_lpm=rng.uniform(1500, 6000),
-                halftone_amp=rng.uniform(0.0, 0.03),
-                gloss=rng.uniform(0.0, 0.15),
-                grain=1 + rng.uniform(0.0, 0.01) * rng.standard_normal((64, 64)),
-            )
+        r = FINE_PRINT if fine else OFFICE_PRINT
         return PrintLook(
-            contrast=rng.uniform(0.55, 0.9),
-            black=rng.uniform(0.02, 0.08),
-            saturation=rng.uniform(0.6, 1.0),
+            contrast=rng.uniform(*r["contrast"]),
+            black=rng.uniform(*r["black"]),
+            saturation=rng.uniform(*r["saturation"]),
             halftone_lpm=rng.uniform(1500, 6000),
-            halftone_amp=rng.uniform(0.0, 0.25),
-            gloss=rng.uniform(0.0, 0.5),
-            grain=1 + rng.uniform(0.01, 0.06) * rng.standard_normal((64, 64)),
+            halftone_amp=rng.uniform(*r["halftone_amp"]),
+            gloss=rng.uniform(*r["gloss"]),
+            grain=1 + rng.uniform(*r["grain"]) * rng.standard_normal((64, 64)),
         )
+
+
+# The ranges each kind of instrument is drawn from (docs/SYNTH.md, "Fine media").
+Ranges = dict[str, tuple[float, float]]
+OFFICE_PRINT: Ranges = {
+    "contrast": (0.55, 0.9), "black": (0.02, 0.08), "saturation": (0.6, 1.0),
+    "halftone_amp": (0.0, 0.25), "gloss": (0.0, 0.5), "grain": (0.01, 0.06),
+}  # fmt: skip
+FINE_PRINT: Ranges = {
+    "contrast": (0.9, 1.0), "black": (0.0, 0.02), "saturation": (0.9, 1.05),
+    "halftone_amp": (0.0, 0.03), "gloss": (0.0, 0.15), "grain": (0.0, 0.01),
+}  # fmt: skip
+CHEAP_SCREEN: Ranges = {
+    "brightness": (0.5, 1.3), "black": (0.005, 0.04), "gamma": (0.85, 1.2), "tint": (0.9, 1.1),
+    "grid_amp": (0.1, 0.5), "glare": (0.0, 0.6),
+}  # fmt: skip
+FINE_SCREEN: Ranges = {
+    "brightness": (0.85, 1.15), "black": (0.0, 0.01), "gamma": (0.95, 1.05), "tint": (0.97, 1.03),
+    "grid_amp": (0.0, 0.05), "glare": (0.0, 0.2),
+}  # fmt: skip
 
 
 @dataclass
@@ -88,26 +99,16 @@ class ScreenLook:
         too fine to show, little glare). Both draw the same numbers from rng."""
         g = np.array([rng.uniform(0.2, 1.0), rng.uniform(-1, 1), rng.uniform(-0.2, 1.0)])
         w = int(rng.choice([720, 1080, 1170, 1536, 2048]))
-        if fine:
-            return ScreenLook(
-                brightness=rng.uniform(0.85, 1.15),
-                black=rng.uniform(0.0, 0.01),
-                gamma=rng.uniform(0.95, 1.05),
-                tint=rng.uniform(0.97, 1.03, 3),
-                pixels=(w, int(w * rng.uniform(1.3, 2.2))),
-                grid_amp=rng.uniform(0.0, 0.05),
-                glare=rng.uniform(0.0, 0.2),
-                glare_dir=g / np.linalg.norm(g),
-                bezel=rng.uniform(0.02, 0.08),
-            )
+        r = FINE_SCREEN if fine else CHEAP_SCREEN
         return ScreenLook(
-            brightness=rng.uniform(0.5, 1.3),
-            black=rng.uniform(0.005, 0.04),
-            gamma=rng.uniform(0.85, 1.2),
-            tint=rng.uniform(0.9, 1.1, 3) * np.array([0.95, 1.0, 1.07]),
+            brightness=rng.uniform(*r["brightness"]),
+            black=rng.uniform(*r["black"]),
+            gamma=rng.uniform(*r["gamma"]),
+            # A cheap panel runs blue; a fine one's channels are only drawn about 1.
+            tint=rng.uniform(*r["tint"], 3) * (1.0 if fine else np.array([0.95, 1.0, 1.07])),
             pixels=(w, int(w * rng.uniform(1.3, 2.2))),
-            grid_amp=rng.uniform(0.1, 0.5),
-            glare=rng.uniform(0.0, 0.6),
+            grid_amp=rng.uniform(*r["grid_amp"]),
+            glare=rng.uniform(*r["glare"]),
             glare_dir=g / np.linalg.norm(g),
             bezel=rng.uniform(0.02, 0.08),
         )
