@@ -104,7 +104,7 @@ class ScreenLook:
             brightness=rng.uniform(*r["brightness"]),
             black=rng.uniform(*r["black"]),
             gamma=rng.uniform(*r["gamma"]),
-            # A cheap panel runs blue; a fine one's channels are only drawn about 1.
+            # A cheap panel runs blue; a fine one's three gains are drawn near 1.
             tint=rng.uniform(*r["tint"], 3) * (1.0 if fine else np.array([0.95, 1.0, 1.07])),
             pixels=(w, int(w * rng.uniform(1.3, 2.2))),
             grid_amp=rng.uniform(*r["grid_amp"]),
