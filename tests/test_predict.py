@@ -94,6 +94,29 @@ def test_a_model_with_the_flatness_cue_reports_it_per_clip(
     assert "relief" not in plain
 
 
+def test_motion_on_a_side_thread_gives_the_same_verdict(
+    tiny_dataset: Path, tiny_model: Path
+) -> None:
+    """assess() runs the motion check beside the network (Predictor.overlap): the same verdict
+    and agreement as one after the other, and the timing says how long the verdict waited."""
+    import dataclasses
+
+    from liveness.manifest import read_manifest
+
+    pred = load_predictor(tiny_model, check_face=False)
+    serial = dataclasses.replace(pred, overlap=False)
+    rows = [r for r in read_manifest(tiny_dataset) if r.has_imu][:3]
+    assert rows
+    for row in rows:
+        clip = read_clip(tiny_dataset / row.clip)
+        timing: dict[str, float] = {}
+        (a, ma), (b, mb) = pred.assess(clip, timing), serial.assess(clip)
+        assert ma is not None and mb is not None and ma.to_dict() == mb.to_dict()
+        assert a == b and a["motion"]["status"] == ma.status
+        assert set(timing) == {"model", "motion", "wait"} and min(timing.values()) >= 0
+    assert pred._side is not None and serial._side is None
+
+
 def test_modalities_follow_sensor_availability(tiny_dataset: Path, tiny_model: Path) -> None:
     from liveness.manifest import read_manifest
 

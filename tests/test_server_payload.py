@@ -9,7 +9,7 @@ import pytest
 
 from liveness.clip import ClipError
 from liveness.server.errors import ApiError
-from liveness.server.payload import clip_error, parse_imu, parse_times
+from liveness.server.payload import clip_error, decode_into, parse_imu, parse_times
 
 
 def test_times() -> None:
@@ -49,3 +49,30 @@ def test_clip_error_codes() -> None:
     )
     err = clip_error(ClipError("upload/frames: frame size"))
     assert err.status == 422 and err.code == "invalid_clip" and "upload/" not in err.message
+
+
+def _jpeg(value: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.full((16, 12, 3), value, np.uint8)).save(buf, "JPEG", quality=95)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("bad", [(), (3,), (3, 6), (4, 7), (8,), (0, 1)])
+def test_frames_decode_on_two_threads_as_on_one(bad: tuple[int, ...]) -> None:
+    """Every second frame decodes on a side thread: the same pixels in the same places, and a
+    corrupt frame is named by the lowest failing index, whichever thread met it first."""
+    heads = [(_jpeg(20 * k), "JPEG", "RGB") for k in range(9)]
+    for k in bad:
+        heads[k] = (heads[k][0][: len(heads[k][0]) // 3], "JPEG", "RGB")
+    out = np.zeros((9, 16, 12, 3), np.uint8)
+    if not bad:
+        decode_into(out, heads, range(9))
+        assert [int(np.round(out[k].mean())) for k in range(9)] == [20 * k for k in range(9)]
+        return
+    with pytest.raises(ApiError) as e:
+        decode_into(out, heads, range(9))
+    assert e.value.code == "bad_frame" and f"frame {min(bad)}:" in str(e.value.body()), e.value.body()

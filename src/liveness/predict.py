@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,9 @@ class Predictor:
     """A loaded model plus its configuration: the one object the CLI and the server use.
 
     `face` (the bundled BlazeFace detector) rejects captures without a face in the guide oval
-    before they are scored; None skips that check.
+    before they are scored; None skips that check. `overlap`: assess() runs a capture's motion
+    check on a second thread beside the face check and the network (OpenCV, LiteRT and NumPy's
+    large operations release the GIL): the same verdict, sooner, where a core is free.
     """
 
     backend: Backend
@@ -40,6 +43,9 @@ class Predictor:
     source: str
     face: FaceDetector | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # the export sidecar (sha256, version…)
+    overlap: bool = True
+    _side: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _side_pid: int = field(default=0, init=False, repr=False)
 
     def check_face(self, clip: Clip) -> FaceCheck | None:
         return None if self.face is None else face_check(clip.frames, self.face)
@@ -70,10 +76,22 @@ class Predictor:
         """Score preprocessed clips (outputs of preprocess_clip) as one batch and decide each
         (liveness.decision) with its motion agreement and face-flatness cue (None: not
         measured)."""
+        return self._decided(self._scores(items), items, motions, reliefs)
+
+    def _scores(self, items: list[dict[str, Any]]) -> np.ndarray:
+        """The network's scores (B,) for preprocessed clips, as one batch."""
         video = np.stack([it["video"] for it in items])
         imu = np.stack([it["imu"] for it in items])
         present = np.array([bool(it["imu_present"]) for it in items])
-        scores = self.predict_arrays(video, imu, present)
+        return self.predict_arrays(video, imu, present)
+
+    def _decided(
+        self,
+        scores: np.ndarray,
+        items: list[dict[str, Any]],
+        motions: list[Agreement | None] | None,
+        reliefs: list[Relief | None] | None,
+    ) -> list[dict[str, Any]]:
         motions = motions if motions is not None else [None] * len(items)
         reliefs = reliefs if reliefs is not None else [None] * len(items)
         out = []
@@ -110,20 +128,48 @@ class Predictor:
         "motion" (the agreement and the face-flatness cue); `faces` the face check's
         whole-frame detections by frame index (FaceCheck.faces, for the challenge judge)."""
         t0 = time.perf_counter()
+        # The motion check needs only the frames and the IMU: it starts at once, on the side
+        # thread when there is one, and is waited for where the fusion needs it.
+        side = self._side_thread()
+        pending: Future[tuple[Agreement | None, float]] | None = None
+        if side is not None and clip.imu is not None:
+            pending = side.submit(self._timed_motion, clip)
         fc = self.check_face(clip)
         if fc is not None and faces is not None:
             faces.update(fc.faces)
         if fc is not None and not fc.ok:
+            if pending is not None:
+                pending.result()  # nothing left running behind a refusal
             return self.no_face_result(clip, fc.reason), None
         item = preprocess_clip(clip, self.config.preprocess)
+        score = self._scores([item])
         t1 = time.perf_counter()
-        motion = self.motion(clip)
-        flat = self.relief(clip, fc)
+        motion, t_motion = pending.result() if pending is not None else self._timed_motion(clip)
         t2 = time.perf_counter()
-        out = self.predict_inputs([item], [motion], [flat])[0]
+        flat = self.relief(clip, fc)
+        t3 = time.perf_counter()
+        out = self._decided(score, [item], [motion], [flat])[0]
         if timing is not None:
-            timing.update(model=t1 - t0 + time.perf_counter() - t2, motion=t2 - t1)
+            # "motion": the check's own time (on the side thread it overlaps "model"), plus
+            # the flatness cue; "wait": how long the verdict waited for the motion check.
+            timing.update(model=t1 - t0 + time.perf_counter() - t3, motion=t_motion + t3 - t2,
+                          wait=t2 - t1)  # fmt: skip
         return out, motion
+
+    def _timed_motion(self, clip: Clip) -> tuple[Agreement | None, float]:
+        t0 = time.perf_counter()
+        m = self.motion(clip)
+        return m, time.perf_counter() - t0
+
+    def _side_thread(self) -> ThreadPoolExecutor | None:
+        """One side thread per predictor and process, made on first use: a pool inherited
+        through a fork has no thread behind it, and work sent to it would never run."""
+        if not self.overlap:
+            return None
+        if self._side is None or self._side_pid != os.getpid():
+            self._side = ThreadPoolExecutor(1, thread_name_prefix="motion")
+            self._side_pid = os.getpid()
+        return self._side
 
 
 def load_predictor(

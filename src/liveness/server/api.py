@@ -142,7 +142,7 @@ def check(session_id: str) -> Any:
         if result.get("rejected") == "no_face":
             why = result["reasons"][0]["message"]
             raise ApiError(422, "no_face", f"no face in the guide oval: {why}")
-        t_model, t_motion = timing["model"], timing["motion"]
+        t_model, t_motion, t_wait = timing["model"], timing["motion"], timing["wait"]
         t0 = time.perf_counter()
         judged = judge(
             cid, clip.frames, clip.frame_t_ms, clip.imu, st.settings.min_turn_deg, motion, faces
@@ -176,7 +176,8 @@ def check(session_id: str) -> Any:
             "timing_ms": {
                 "decode": round(1000 * t_decode, 2),
                 "model": round(1000 * t_model, 2),
-                "motion": round(1000 * t_motion, 2),
+                "motion": round(1000 * t_motion, 2),  # beside "model", on its own thread
+                "motion_wait": round(1000 * t_wait, 2),  # what the verdict waited for it
                 "challenge": round(1000 * t_challenge, 2),
                 "total": round(1000 * (time.perf_counter() - t_start), 2),
             },

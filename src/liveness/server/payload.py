@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -153,13 +156,44 @@ def open_frames(
 
 def decode_into(out: np.ndarray, heads: list[tuple[bytes, str, str]], which: Iterable[int]) -> None:
     """Decode frames `which` into out (T, H, W, 3) uint8 RGB (liveness.frames.decode_rgb, the
-    decoder clips on disk use too)."""
-    for k in which:
+    decoder clips on disk use too): every second one on a side thread (OpenCV's and Pillow's
+    decoders release the GIL), the rest on this one. A corrupt frame raises for the lowest
+    index that failed, whichever thread found it."""
+    ks = list(which)
+    side = _decoder().submit(_decode_some, out, heads, ks[1::2]) if len(ks) > 1 else None
+    errors = _decode_some(out, heads, ks[0::2] if side is not None else ks)
+    if side is not None:
+        errors += side.result()
+    if errors:
+        k, fmt, e = min(errors, key=lambda x: x[0])
+        raise ApiError(400, "bad_frame", f"frame {k}: corrupt {fmt} data ({e})")
+
+
+def _decode_some(
+    out: np.ndarray, heads: list[tuple[bytes, str, str]], ks: list[int]
+) -> list[tuple[int, str, Exception]]:
+    """Decode frames ks into out; (index, format, error) of the first that fails, if any."""
+    for k in ks:
         data, fmt, mode = heads[k]
         try:
             out[k] = decode_rgb(data, fmt, mode)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-            raise ApiError(400, "bad_frame", f"frame {k}: corrupt {fmt} data ({e})") from None
+            return [(k, fmt, e)]
+    return []
+
+
+_DECODER: tuple[int, ThreadPoolExecutor] | None = None
+_DECODER_LOCK = threading.Lock()
+
+
+def _decoder() -> ThreadPoolExecutor:
+    """This process's decoding side thread, made on first use (a server forks its workers:
+    a pool made before the fork would have no thread behind it)."""
+    global _DECODER
+    with _DECODER_LOCK:
+        if _DECODER is None or _DECODER[0] != os.getpid():
+            _DECODER = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="decode"))
+        return _DECODER[1]
 
 
 _CODE_BY_FILE = (("imu.csv", "imu_unusable"), ("frames.csv", "bad_timestamps"))
