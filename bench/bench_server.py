@@ -30,9 +30,9 @@ from PIL import Image
 
 from liveness.clip import Clip
 from liveness.config import SynthConfig
-from liveness.frames import decode_rgb
 from liveness.predict import load_predictor
 from liveness.preprocess import preprocess_clip
+from liveness.server.payload import decode_into
 from liveness.synth.sequence import render_sequence
 
 
@@ -124,7 +124,8 @@ def main() -> None:
         uploads.append(form(enc, clip))
         encoded.append(enc)
     kb = statistics.mean(len(b) for b, _ in uploads) / 1024
-    # The same work done directly (one thread, as each worker): decode every JPEG frame, then
+    # The same work done directly, as each worker does it (every second frame decoded and the
+    # motion check run on a side thread: ServerSettings.overlap): decode every JPEG frame, then
     # the decision path (face check, preprocess, network, motion agreement); and the network
     # alone.
     pred = load_predictor(args.model, threads=1)
@@ -133,7 +134,8 @@ def main() -> None:
     def model_path(enc: list[bytes], c: Clip) -> tuple[float, float]:
         """(decode + decision path, network alone) in seconds."""
         t0 = time.perf_counter()
-        frames = np.stack([decode_rgb(e, "JPEG") for e in enc])  # the service's decoder
+        frames = np.zeros((len(enc), *c.frames.shape[1:]), np.uint8)
+        decode_into(frames, [(e, "JPEG", "RGB") for e in enc], range(len(enc)))  # the service's
         clip = Clip(frames, c.frame_t_ms, c.imu)
         pred.assess(clip)
         t1 = time.perf_counter()

@@ -71,3 +71,18 @@ def test_serve_two_workers_end_to_end(tmp_path: Path) -> None:
                 proc.kill()
             log.close()
     assert code == 0, (tmp_path / "serve.log").read_text()
+
+
+def test_no_overlap_reaches_each_worker_s_predictor(tmp_path: Path) -> None:
+    """`liveness serve --no-overlap` -> ServerSettings.overlap False -> the worker's predictor
+    runs every step on the request's thread (Predictor.overlap); the default overlaps."""
+    from liveness.cli import build_parser
+    from liveness.server.serve import ServeOptions, worker_app
+    from liveness.server.settings import ServerSettings
+
+    assert build_parser().parse_args(["serve", "--no-overlap"]).no_overlap is True
+    assert build_parser().parse_args(["serve"]).no_overlap is False
+    for overlap in (True, False):
+        st = ServerSettings(sessions_url=f"sqlite:///{tmp_path / 's.sqlite3'}", overlap=overlap)
+        app = worker_app(st, ServeOptions(model=str(bundled_model())), None)
+        assert app.extensions["liveness"].predictor.overlap is overlap

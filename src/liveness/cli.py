@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--timeout", type=int, default=60, help="worker timeout, s")
     sv.add_argument("--graceful-timeout", type=int, default=20, help="shutdown grace, s")
     sv.add_argument("--no-face-check", action="store_true", help="score even without a face")
+    sv.add_argument(
+        "--no-overlap", action="store_true", help="one thread per check (no side threads)"
+    )
     sv.add_argument("--tls-cert", default=None, help="PEM certificate (with --tls-key)")
     sv.add_argument("--tls-key", default=None, help="PEM private key")
     sv.add_argument(

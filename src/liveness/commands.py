@@ -194,6 +194,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_upload_bytes=args.max_upload_bytes,
         audit_dir=Path(args.audit_dir) if args.audit_dir else None,
         audit_days=args.audit_days,
+        overlap=not args.no_overlap,
     )
     opts = ServeOptions(
         model=args.model,

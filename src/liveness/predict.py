@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,8 +44,8 @@ class Predictor:
     face: FaceDetector | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # the export sidecar (sha256, version…)
     overlap: bool = True
-    _side: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
-    _side_pid: int = field(default=0, init=False, repr=False)
+    _side: ThreadPoolExecutor | None = field(default=None, init=False, repr=False, compare=False)
+    _side_pid: int = field(default=0, init=False, repr=False, compare=False)
 
     def check_face(self, clip: Clip) -> FaceCheck | None:
         return None if self.face is None else face_check(clip.frames, self.face)
@@ -134,17 +134,20 @@ class Predictor:
         pending: Future[tuple[Agreement | None, float]] | None = None
         if side is not None and clip.imu is not None:
             pending = side.submit(self._timed_motion, clip)
-        fc = self.check_face(clip)
-        if fc is not None and faces is not None:
-            faces.update(fc.faces)
-        if fc is not None and not fc.ok:
-            if pending is not None:
-                pending.result()  # nothing left running behind a refusal
-            return self.no_face_result(clip, fc.reason), None
-        item = preprocess_clip(clip, self.config.preprocess)
-        score = self._scores([item])
-        t1 = time.perf_counter()
-        motion, t_motion = pending.result() if pending is not None else self._timed_motion(clip)
+        try:
+            fc = self.check_face(clip)
+            if fc is not None and faces is not None:
+                faces.update(fc.faces)
+            if fc is not None and not fc.ok:
+                return self.no_face_result(clip, fc.reason), None
+            item = preprocess_clip(clip, self.config.preprocess)
+            score = self._scores([item])
+            t1 = time.perf_counter()
+            motion, t_motion = pending.result() if pending is not None else self._timed_motion(clip)
+            pending = None
+        finally:
+            if pending is not None:  # a refusal or an error above: nothing left running
+                wait([pending])
         t2 = time.perf_counter()
         flat = self.relief(clip, fc)
         t3 = time.perf_counter()

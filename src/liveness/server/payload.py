@@ -9,7 +9,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
@@ -154,32 +154,69 @@ def open_frames(
     return [(data, fmt, mode) for data, fmt, mode, _ in heads], (w, h)
 
 
-def decode_into(out: np.ndarray, heads: list[tuple[bytes, str, str]], which: Iterable[int]) -> None:
+def decode_into(
+    out: np.ndarray, heads: list[tuple[bytes, str, str]], which: Iterable[int], overlap: bool = True
+) -> None:
     """Decode frames `which` into out (T, H, W, 3) uint8 RGB (liveness.frames.decode_rgb, the
-    decoder clips on disk use too): every second one on a side thread (OpenCV's and Pillow's
-    decoders release the GIL), the rest on this one. A corrupt frame raises for the lowest
-    index that failed, whichever thread found it."""
-    ks = list(which)
-    side = _decoder().submit(_decode_some, out, heads, ks[1::2]) if len(ks) > 1 else None
-    errors = _decode_some(out, heads, ks[0::2] if side is not None else ks)
-    if side is not None:
-        errors += side.result()
-    if errors:
-        k, fmt, e = min(errors, key=lambda x: x[0])
+    decoder clips on disk use too). With `overlap`, this process's side thread takes frames
+    from the same queue as this thread (OpenCV's and Pillow's decoders release the GIL); if it
+    is busy, this thread decodes them all, never waiting behind other work. A corrupt frame
+    raises for the lowest index that failed, whichever thread met it."""
+    q = _FrameQueue(list(which))
+    side = _decoder().submit(q.work, out, heads, True) if overlap and len(q.ks) > 1 else None
+    try:
+        q.work(out, heads, False)
+    finally:
+        # A side thread that started finishes its frame before anything returns; one that had
+        # not (busy elsewhere) will find the queue closed and do nothing.
+        if q.close() and side is not None:
+            wait([side])
+    failed = side.exception() if side is not None and side.done() else None
+    if failed is not None:
+        raise failed  # not a decoder's error (MemoryError…): as the one-thread loop would
+    if q.errors:
+        k, fmt, e = min(q.errors, key=lambda x: x[0])
         raise ApiError(400, "bad_frame", f"frame {k}: corrupt {fmt} data ({e})")
 
 
-def _decode_some(
-    out: np.ndarray, heads: list[tuple[bytes, str, str]], ks: list[int]
-) -> list[tuple[int, str, Exception]]:
-    """Decode frames ks into out; (index, format, error) of the first that fails, if any."""
-    for k in ks:
-        data, fmt, mode = heads[k]
-        try:
-            out[k] = decode_rgb(data, fmt, mode)
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-            return [(k, fmt, e)]
-    return []
+class _FrameQueue:
+    """Frame indices handed out in order to whichever thread asks next; closed at the first
+    corrupt frame (every lower index was already handed out) or when the request thread is
+    done, after which a side thread that had not started does nothing."""
+
+    def __init__(self, ks: list[int]) -> None:
+        self.ks = ks
+        self.errors: list[tuple[int, str, Exception]] = []
+        self._next, self._closed, self._side_started = 0, False, False
+        self._lock = threading.Lock()
+
+    def _take(self) -> int | None:
+        with self._lock:
+            if self._closed or self._next >= len(self.ks):
+                return None
+            self._next += 1
+            return self.ks[self._next - 1]
+
+    def work(self, out: np.ndarray, heads: list[tuple[bytes, str, str]], side: bool) -> None:
+        if side:
+            with self._lock:
+                if self._closed:
+                    return
+                self._side_started = True
+        while (k := self._take()) is not None:
+            data, fmt, mode = heads[k]
+            try:
+                out[k] = decode_rgb(data, fmt, mode)
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+                with self._lock:
+                    self.errors.append((k, fmt, e))
+                    self._closed = True
+
+    def close(self) -> bool:
+        """Close the queue; whether a side thread had started on it."""
+        with self._lock:
+            self._closed = True
+            return self._side_started
 
 
 _DECODER: tuple[int, ThreadPoolExecutor] | None = None
@@ -260,7 +297,7 @@ def parse_check(
     if imu is not None:
         check_gravity(imu)
     wanted = select(clip) if select is not None else None
-    decode_into(clip.frames, heads, range(n) if wanted is None else wanted)
+    decode_into(clip.frames, heads, range(n) if wanted is None else wanted, settings.overlap)
     return clip
 
 

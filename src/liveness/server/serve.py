@@ -65,10 +65,12 @@ def worker_app(
     behind_front = dataclasses.replace(settings, trusted_proxies=settings.trusted_proxies + 1)
     if model is None:
         predictor, sha = load_service_predictor(opts.model, opts.threads, opts.check_face)
+        predictor.overlap = settings.overlap
         return create_app(behind_front, predictor, model_sha256=sha, metrics_dir=metrics_dir)
     copy, sha, original = model
     verify_copy(copy, sha)
     predictor = load_predictor(copy, threads=opts.threads, check_face=opts.check_face)
+    predictor.overlap = settings.overlap
     app = create_app(behind_front, predictor, model_sha256=sha, metrics_dir=metrics_dir)
     app.extensions["liveness"].model_watch = ModelWatch(original, sha, served_copy=copy)
     return app
