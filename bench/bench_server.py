@@ -1,7 +1,7 @@
 """End-to-end check latency over HTTP vs the model alone, throughput, RSS per worker.
 
 Usage: python bench/bench_server.py [--clips 6] [--requests 40] [--seconds 15] [--workers 2]
-    [--challenge left]
+    [--challenge left] [--no-overlap]
 Starts `liveness serve --workers N` on a free loopback port (rate limit off, the one challenge
 drawn), sends rendered 320x240 captures that follow it (what the page sends) and prints a
 markdown report (latest: docs/PERFORMANCE.md).
@@ -112,6 +112,7 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     ap.add_argument("--challenge", default="left", help="the one challenge drawn (e.g. left-up)")
     ap.add_argument("--out", default=None, help="also write the report (markdown) here")
+    ap.add_argument("--no-overlap", action="store_true", help="serve with --no-overlap")
     args = ap.parse_args()
     cfg = SynthConfig(width=240, height=320)
     clips, uploads, encoded = [], [], []
@@ -129,13 +130,14 @@ def main() -> None:
     # the decision path (face check, preprocess, network, motion agreement); and the network
     # alone.
     pred = load_predictor(args.model, threads=1)
+    pred.overlap = not args.no_overlap
     model_t, net_t = [], []
 
     def model_path(enc: list[bytes], c: Clip) -> tuple[float, float]:
         """(decode + decision path, network alone) in seconds."""
         t0 = time.perf_counter()
         frames = np.zeros((len(enc), *c.frames.shape[1:]), np.uint8)
-        decode_into(frames, [(e, "JPEG", "RGB") for e in enc], range(len(enc)))  # the service's
+        decode_into(frames, [(e, "JPEG", "RGB") for e in enc], range(len(enc)), pred.overlap)
         clip = Clip(frames, c.frame_t_ms, c.imu)
         pred.assess(clip)
         t1 = time.perf_counter()
@@ -154,6 +156,7 @@ def main() -> None:
            "--workers", str(args.workers), "--rate-limit", "0", "--challenges", args.challenge,
            "--sessions", f"sqlite:///{db}"]  # fmt: skip
     cmd += ["--model", args.model] if args.model else []
+    cmd += ["--no-overlap"] if args.no_overlap else []
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
