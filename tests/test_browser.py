@@ -170,7 +170,8 @@ def serve(tmp: Path, predictor: Predictor, **settings: Any) -> Iterator[Server]:
 
     from liveness.server import ServerSettings, create_app
 
-    rec = RecordingPredictor(**{f.name: getattr(predictor, f.name) for f in fields(predictor)})
+    given = {f.name: getattr(predictor, f.name) for f in fields(predictor) if f.init}
+    rec = RecordingPredictor(**given)
     st = ServerSettings(
         sessions_url=f"sqlite:///{tmp / 'sessions.sqlite3'}",
         capture_fps=FPS,
