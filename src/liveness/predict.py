@@ -124,9 +124,11 @@ class Predictor:
         """The whole verdict for one capture: face check, network, motion agreement, policy;
         and the agreement itself (None without sensors or without a face). A capture without a
         face is refused like any policy refusal (no_face_result). `timing`, when given,
-        receives the seconds spent in "model" (face check, preprocessing, network) and
-        "motion" (the agreement and the face-flatness cue); `faces` the face check's
-        whole-frame detections by frame index (FaceCheck.faces, for the challenge judge)."""
+        receives the seconds spent in "model" (face check, preprocessing, network), "motion"
+        (the agreement, on the side thread with `overlap`, and the face-flatness cue) and
+        "wait" (how long the verdict waited for the agreement); `faces` the face check's
+        whole-frame detections by frame index (FaceCheck.faces, for the challenge judge). With
+        `overlap` a capture refused for no face has had its motion check run all the same."""
         t0 = time.perf_counter()
         # The motion check needs only the frames and the IMU: it starts at once, on the side
         # thread when there is one, and is waited for where the fusion needs it.
