@@ -63,7 +63,7 @@ def _jpeg(value: int) -> bytes:
 
 @pytest.mark.parametrize("bad", [(), (3,), (3, 6), (4, 7), (8,), (0, 1)])
 def test_frames_decode_on_two_threads_as_on_one(bad: tuple[int, ...]) -> None:
-    """Every second frame decodes on a side thread: the same pixels in the same places, and a
+    """Two threads take frames from one queue: the same pixels in the same places, and a
     corrupt frame is named by the lowest failing index, whichever thread met it first."""
     heads = [(_jpeg(20 * k), "JPEG", "RGB") for k in range(9)]
     for k in bad:
