@@ -2,7 +2,7 @@
 
     python bench/bench_overlap.py [--clips 6] [--repeats 30] [--model FILE]
 
-The service decodes every second frame of an upload on a side thread (server.payload) and runs
+The service decodes an upload's frames on two threads from one queue (server.payload) and runs
 the motion check on a side thread beside the face check and the network (Predictor.overlap).
 Both are timed here against the same work on one thread, interleaved in one run, on the 240 ×
 320 captures `bench/bench_server.py` sends (JPEG 85, ~31 frames, a one-step challenge). Prints

@@ -125,7 +125,7 @@ def main() -> None:
         uploads.append(form(enc, clip))
         encoded.append(enc)
     kb = statistics.mean(len(b) for b, _ in uploads) / 1024
-    # The same work done directly, as each worker does it (every second frame decoded and the
+    # The same work done directly, as each worker does it (frames decoded by two threads and the
     # motion check run on a side thread: ServerSettings.overlap): decode every JPEG frame, then
     # the decision path (face check, preprocess, network, motion agreement); and the network
     # alone.

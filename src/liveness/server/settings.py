@@ -44,7 +44,7 @@ class ServerSettings:
     # Checks processed at once per worker process (the others wait, their bodies unread): the
     # worst valid upload decodes to ~80 MB (64 frames of 640x640), so this bounds memory.
     max_concurrent_checks: int = 1
-    # A check's independent steps on two threads (every second frame decoded on a side thread;
+    # A check's independent steps on two threads (frames decoded by two threads from one queue;
     # the motion check beside the face check and the network): the same verdict sooner where
     # a core is free. Off (`liveness serve --no-overlap`) on hosts with as many busy workers as
     # cores, where it gains nothing.
