@@ -7,7 +7,8 @@ as wall time and as this process's CPU time (the latter holds on a shared, loade
 comparison again with every offset scored (wide_step_ms = step_ms: the search before it went
 coarse to fine beyond the genuine range), interleaved in the same run for a ratio; and
 the face-flatness cue (liveness.motion.relief), which a model calibrated with it adds to every
-check, with or without sensors.
+check, with or without sensors: on the guide oval, and on the face check's box tracked in the
+whole frame (relief_side 0) and in a crop around it (relief_side 160).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import cv2
 import numpy as np
 
 from liveness.config import MotionConfig, SynthConfig
+from liveness.face import default_detector
 from liveness.motion import compare, relief, video_motion
 from liveness.synth.atlas import sample_atlas
 from liveness.synth.clipgen import render_clip
@@ -37,11 +39,16 @@ def main() -> None:
     frames, t = r.frames[:30], r.frame_t_ms[:30]
     mc = MotionConfig()
     fine = dataclasses.replace(mc, wide_step_ms=mc.step_ms)
+    whole, crop = (dataclasses.replace(mc, relief_side=s) for s in (0, 160))
+    faces = default_detector().detect(frames[0])
+    box = max(faces, key=lambda f: f.score).box if faces else None
     rows: dict[str, list[list[float]]] = {
         "track + fit": [[], []],
         "compare": [[], []],
         "relief": [[], []],
         "compare, every offset scored": [[], []],
+        "relief, face box, whole frame": [[], []],
+        "relief, face box, crop": [[], []],
     }
     for _ in range(args.repeats):
         w0, c0 = time.perf_counter(), time.process_time()
@@ -61,6 +68,14 @@ def main() -> None:
         w4, c4 = time.perf_counter(), time.process_time()
         rows["compare, every offset scored"][0].append(1000 * (w4 - w3))
         rows["compare, every offset scored"][1].append(1000 * (c4 - c3))
+        relief(frames, t, whole, box)
+        w5, c5 = time.perf_counter(), time.process_time()
+        relief(frames, t, crop, box)
+        w6, c6 = time.perf_counter(), time.process_time()
+        rows["relief, face box, whole frame"][0].append(1000 * (w5 - w4))
+        rows["relief, face box, whole frame"][1].append(1000 * (c5 - c4))
+        rows["relief, face box, crop"][0].append(1000 * (w6 - w5))
+        rows["relief, face box, crop"][1].append(1000 * (c6 - c5))
     track, comp = rows["track + fit"], rows["compare"]
     rows["total"] = [[a + b for a, b in zip(track[j], comp[j], strict=True)] for j in (0, 1)]
     rel = rows["relief"]
@@ -68,7 +83,7 @@ def main() -> None:
         [a + b for a, b in zip(rows["total"][j], rel[j], strict=True)] for j in (0, 1)
     ]
     print(f"{len(frames)} frames {frames.shape[2]}x{frames.shape[1]}, cv2 threads 1, "
-          f"{args.repeats} repeats")  # fmt: skip
+          f"{args.repeats} repeats, face box {box}")  # fmt: skip
     print("| step | wall p50 ms | wall p90 ms | CPU p50 ms |\n|---|---|---|---|")
     for name, (wall, cpu) in rows.items():
         p50, p90, c50 = np.percentile(wall, 50), np.percentile(wall, 90), np.percentile(cpu, 50)

@@ -27,23 +27,28 @@ import numpy as np
 
 from liveness import metrics
 from liveness.calibrate import collect, decided, fit_fusion, pick_threshold
-from liveness.config import RELIEF_REF_PCT
+from liveness.config import RELIEF_REF_PCT, MotionConfig
 from liveness.predict import load_predictor
 
 SPECIES = ("injection", "print", "replay")
 
 
-def scored_set(model: str, spec: str, cache: Path | None) -> dict[str, Any]:
-    """collect() of DATA:SPLIT for `model`, with the cue; read from / written to `cache`.
-    DATA may name several datasets, comma-separated: their clips are pooled."""
+def scored_set(model: str, spec: str, cache: Path | None, side: int) -> dict[str, Any]:
+    """collect() of DATA:SPLIT for `model`, with the cue measured at relief_side `side`; read
+    from / written to `cache`. DATA may name several datasets, comma-separated: pooled."""
     data, split = spec.rsplit(":", 1)
     tag = "+".join(Path(d).name for d in data.split(","))
-    name = f"{Path(model).stem}_{tag}_{split}.pkl"
+    name = f"{Path(model).stem}_{tag}_{split}_side{side}.pkl"
     if cache is not None and (cache / name).is_file():
         with open(cache / name, "rb") as f:
             got: dict[str, Any] = pickle.load(f)
             return got
-    sc = collect(load_predictor(model), data, split, relief=True)
+    predictor = load_predictor(model)
+    c = predictor.config
+    predictor.config = dataclasses.replace(
+        c, motion=dataclasses.replace(c.motion, relief_side=side)
+    )
+    sc = collect(predictor, data, split, relief=True)
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
         with open(cache / name, "wb") as f:
@@ -107,6 +112,8 @@ def main() -> None:
                     help="DATA:SPLIT reported; DATA,DATA2:SPLIT pools them")  # fmt: skip
     ap.add_argument("--bpcer", type=float, default=0.10, help="the threshold rule's target")
     ap.add_argument("--cache", default=None)
+    ap.add_argument("--relief-side", type=int, default=MotionConfig().relief_side,
+                    help="MotionConfig.relief_side of the cue (0: whole frame)")  # fmt: skip
     ap.add_argument("--plot", default=None, help="PNG: the cue per species on each report set")
     args = ap.parse_args()
     cache = Path(args.cache) if args.cache else None
@@ -116,8 +123,8 @@ def main() -> None:
     table: dict[tuple[str, str], list[dict[str, float]]] = {}
     alone: dict[str, list[dict[str, float]]] = {}
     for model in args.model:
-        cal = scored_set(model, args.cal, cache)
-        reports = {spec: scored_set(model, spec, cache) for spec in args.report}
+        cal = scored_set(model, args.cal, cache, args.relief_side)
+        reports = {spec: scored_set(model, spec, cache, args.relief_side) for spec in args.report}
         cfg = load_predictor(model, check_face=False).config
         for use in (False, True):
             fusion = fit_fusion(cal, motion_gate=True, relief=use)

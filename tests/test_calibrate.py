@@ -16,7 +16,7 @@ from liveness.calibrate import (
     resolve_rule,
     write_config,
 )
-from liveness.config import FusionConfig, LivenessConfig
+from liveness.config import FusionConfig, LivenessConfig, MotionConfig
 from liveness.decision import fused_score
 from liveness.motion import Agreement
 from liveness.predict import BUNDLED, load_predictor
@@ -235,6 +235,10 @@ def test_calibrate_command_pools_datasets_and_writes_the_file(tmp_path: Path) ->
     assert main([*args, "--relief"]) == 0
     cfg = load_predictor(model, check_face=False).config
     assert cfg.fusion.w_relief != 0.0
+    # Fitted anew, the cue is measured as this version measures it, or as --motion says.
+    assert cfg.motion.relief_side == MotionConfig().relief_side
+    assert main([*args, "--relief", "--motion", "relief_side=240"]) == 0
+    assert load_predictor(model, check_face=False).config.motion.relief_side == 240
     assert main(["evaluate", "--model", str(model), "--data", str(tmp_path / "a"), "--split",
                  "all", "--out", str(out)]) == 0  # fmt: skip
     rows = (out / "scores.csv").read_text().splitlines()

@@ -33,6 +33,15 @@ def test_files_written_before_the_lead_had_a_scale_keep_the_lead_on_r() -> None:
     assert MotionConfig.from_dict({}) == MotionConfig()
 
 
+def test_files_written_before_the_face_crop_keep_the_whole_frame() -> None:
+    """A model calibrated with the flatness cue before relief_side existed fitted its weight on
+    the cue measured over the whole frame: it keeps that (0); a new file gets the default."""
+    saved = MotionConfig(relief_side=160).to_dict()
+    assert MotionConfig.from_dict(saved).relief_side == 160
+    del saved["relief_side"]
+    assert MotionConfig.from_dict(saved).relief_side == 0
+
+
 def test_lead_scale_must_be_known() -> None:
     with pytest.raises(ValueError, match="lead_scale"):
         MotionConfig(lead_scale="log")

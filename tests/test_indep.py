@@ -12,6 +12,7 @@ import pytest
 
 from liveness.clip import read_clip
 from liveness.config import MotionConfig
+from liveness.manifest import read_manifest
 from liveness.motion import agreement, compare
 
 RENDER = Path(__file__).parents[1] / "bench" / "indep" / "render.py"
@@ -49,3 +50,15 @@ def test_an_independent_live_clip_agrees_and_its_replay_does_not(live_clip: Path
         imu[:, 0] += shift_ms
         late = compare(vm, imu, cfg)
         assert late.status == "disagrees" and "offset" in late.findings, (shift_ms, late.words())
+
+
+def test_a_rendered_folder_reads_as_a_dataset(live_clip: Path) -> None:
+    # bench/indep/manifest.py turns the renderer's folder into a dataset the project's tools read.
+    script = RENDER.with_name("manifest.py")
+    r = subprocess.run([sys.executable, str(script), str(live_clip.parent)], capture_output=True,
+                       text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    rows = read_manifest(live_clip.parent / "manifest.csv")
+    assert [(x.clip, x.attack, x.variant, x.split, x.has_imu) for x in rows] == [
+        ("ix1_0000", "none", "normal", "test", True)
+    ]

@@ -271,7 +271,8 @@ def calibrate(
     (sets FusionConfig.gate_below; None: the gate refuses every disagreeing capture);
     `relief`: fuse the face-flatness cue too (FusionConfig.w_relief; off by default: at the
     bundled model's operating point it cost more genuine users than its rule allowed,
-    docs/MOTION.md "Is the face a plane?"); `motion`: MotionConfig fields to change first
+    docs/MOTION.md "Is the face a plane?"; measured at MotionConfig's relief_side unless
+    `motion` names it); `motion`: MotionConfig fields to change first
     (motion_settings), scored with and written into the file with the fusion and threshold:
     the file's motion check changes, so its fusion and threshold are fitted anew."""
     from liveness.predict import load_predictor
@@ -279,6 +280,10 @@ def calibrate(
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}")
     predictor = load_predictor(model_file)
+    if relief and fuse and "relief_side" not in (motion or {}):
+        # The cue is fitted anew: measured as this version measures it (a file written before
+        # the face crop carries relief_side 0), unless `motion` says otherwise.
+        motion = {**(motion or {}), "relief_side": MotionConfig().relief_side}
     if motion:
         c = predictor.config
         predictor.config = dataclasses.replace(c, motion=dataclasses.replace(c.motion, **motion))

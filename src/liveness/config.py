@@ -177,6 +177,10 @@ class MotionConfig:
     relief_corners: int = 40
     relief_fb_px: float = 0.3
     relief_min_points: int = 12
+    # With a face box, the cue tracks a crop around it (a square twice the box's larger side)
+    # no larger than relief_side px, instead of the whole frame at max_side: a small face (a
+    # wide lens, arm's length) keeps its pixels. 0: the whole frame (models calibrated before).
+    relief_side: int = 0
     irls_iters: int = 4
     robust_px: float = 0.5  # Cauchy scale of the flow residual, px at the tracked size
     min_conf: float = 0.3  # a background fit below this hands the interval to the face region
@@ -244,6 +248,8 @@ class MotionConfig:
             # Written before the lead had a scale: calibrated with the lead on r, and before
             # lead_weight existed, with a weight of 1 (their fusion was fitted on those scores).
             kw.update(lead_scale="r", lead_weight=float(d.get("lead_weight", 1.0)))
+        if d and "relief_side" not in d:
+            kw["relief_side"] = 0  # written before the face crop: the cue on the whole frame
         for k in ("gain_range", "gain_possible"):
             if k in kw:
                 kw[k] = tuple(kw[k])

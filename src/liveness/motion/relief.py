@@ -115,6 +115,21 @@ def homography_misfit(a: np.ndarray, b: np.ndarray) -> float:
     return float(homography_misfits(a, b[None], np.ones((1, len(a)), bool))[0])
 
 
+def face_region(
+    box: tuple[float, float, float, float], width: int, height: int
+) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) px, inside a width × height frame: the square twice the larger side of
+    the face box (x0, y0, x1, y1) about its centre, room for the face to move over the clip
+    (a hand-held arc moves it a fraction of its own size) and for the head's outline."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    half = max(box[2] - box[0], box[3] - box[1], 4.0)
+    x0, y0 = max(0, int(np.floor(cx - half))), max(0, int(np.floor(cy - half)))
+    x1, y1 = min(width, int(np.ceil(cx + half))), min(height, int(np.ceil(cy + half)))
+    if x1 - x0 < 8 or y1 - y0 < 8:  # a box off the frame: the whole frame
+        return 0, 0, width, height
+    return x0, y0, x1, y1
+
+
 def track_face(
     grays: list[np.ndarray], oval: tuple[float, float, float, float], cfg: MotionConfig
 ) -> np.ndarray:
@@ -190,10 +205,20 @@ def relief_tracks(
     if len(pick) < 3:
         empty = np.zeros((0, 0), np.uint8)
         return ReliefTracks(empty, np.zeros((0, 0, 2)), -1, Relief(float("nan"), 0, len(pick)))
-    grays, scale = gray_frames(frames[pick], cfg.max_side)
+    ox, oy = 0, 0  # the tracked region's origin in the frames' pixels
+    crop = face_box is not None and cfg.relief_side > 0
+    if face_box is not None and crop:
+        ox, oy, ox1, oy1 = face_region(face_box, frames.shape[2], frames.shape[1])
+        grays, scale = gray_frames(frames[pick, oy:oy1, ox:ox1], cfg.relief_side)
+    else:
+        grays, scale = gray_frames(frames[pick], cfg.max_side)
     gh, gw = grays[0].shape
+    # The misfit is reported in % of the whole frame's width at the tracked scale, so a crop
+    # and the whole frame measure the same quantity.
+    width = frames.shape[2] * scale if crop else gw
     if face_box is not None:
-        x0, y0, x1, y1 = (c * scale for c in face_box)
+        x0, x1 = (face_box[0] - ox) * scale, (face_box[2] - ox) * scale
+        y0, y1 = (face_box[1] - oy) * scale, (face_box[3] - oy) * scale
         oval = ((x0 + x1) / 2, (y0 + y1) / 2, 0.5 * (x1 - x0), 0.5 * (y1 - y0))
     else:
         oval = guide_oval(gw, gh)
@@ -203,6 +228,6 @@ def relief_tracks(
     ok &= ok.sum(1, keepdims=True) >= max(MIN_POINTS, cfg.relief_min_points)
     if pos.shape[1] == 0 or not ok.any():
         return ReliefTracks(grays[0], pos, -1, Relief(float("nan"), 0, len(pick)))
-    m = 100.0 * homography_misfits(np.nan_to_num(pos[0]), np.nan_to_num(later), ok) / gw
+    m = 100.0 * homography_misfits(np.nan_to_num(pos[0]), np.nan_to_num(later), ok) / width
     k = int(np.nanargmax(m))
     return ReliefTracks(grays[0], pos, k + 2, Relief(float(m[k]), int(ok[k].sum()), len(pick)))
