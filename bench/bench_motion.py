@@ -8,7 +8,8 @@ comparison again with every offset scored (wide_step_ms = step_ms: the search be
 coarse to fine beyond the genuine range), interleaved in the same run for a ratio; and
 the face-flatness cue (liveness.motion.relief), which a model calibrated with it adds to every
 check, with or without sensors: on the guide oval, and on the face check's box tracked in the
-whole frame (relief_side 0) and in a crop around it (relief_side 160).
+whole frame (relief_side 0), in a crop around it (relief_side 160), and in the crop on the face
+and its surroundings (relief_surround 2).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main() -> None:
     mc = MotionConfig()
     fine = dataclasses.replace(mc, wide_step_ms=mc.step_ms)
     whole, crop = (dataclasses.replace(mc, relief_side=s) for s in (0, 160))
+    around = dataclasses.replace(crop, relief_surround=2.0)
     faces = default_detector().detect(frames[0])
     box = max(faces, key=lambda f: f.score).box if faces else None
     rows: dict[str, list[list[float]]] = {
@@ -49,6 +51,7 @@ def main() -> None:
         "compare, every offset scored": [[], []],
         "relief, face box, whole frame": [[], []],
         "relief, face box, crop": [[], []],
+        "relief, face box and surroundings, crop": [[], []],
     }
     for _ in range(args.repeats):
         w0, c0 = time.perf_counter(), time.process_time()
@@ -76,6 +79,10 @@ def main() -> None:
         rows["relief, face box, whole frame"][1].append(1000 * (c5 - c4))
         rows["relief, face box, crop"][0].append(1000 * (w6 - w5))
         rows["relief, face box, crop"][1].append(1000 * (c6 - c5))
+        relief(frames, t, around, box)
+        w7, c7 = time.perf_counter(), time.process_time()
+        rows["relief, face box and surroundings, crop"][0].append(1000 * (w7 - w6))
+        rows["relief, face box and surroundings, crop"][1].append(1000 * (c7 - c6))
     track, comp = rows["track + fit"], rows["compare"]
     rows["total"] = [[a + b for a, b in zip(track[j], comp[j], strict=True)] for j in (0, 1)]
     rel = rows["relief"]

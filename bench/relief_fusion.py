@@ -33,12 +33,15 @@ from liveness.predict import load_predictor
 SPECIES = ("injection", "print", "replay")
 
 
-def scored_set(model: str, spec: str, cache: Path | None, side: int) -> dict[str, Any]:
-    """collect() of DATA:SPLIT for `model`, with the cue measured at relief_side `side`; read
-    from / written to `cache`. DATA may name several datasets, comma-separated: pooled."""
+def scored_set(
+    model: str, spec: str, cache: Path | None, side: int, surround: float
+) -> dict[str, Any]:
+    """collect() of DATA:SPLIT for `model`, with the cue measured at relief_side `side` and
+    relief_surround `surround`; read from / written to `cache`. DATA may name several
+    datasets, comma-separated: their clips are pooled."""
     data, split = spec.rsplit(":", 1)
     tag = "+".join(Path(d).name for d in data.split(","))
-    name = f"{Path(model).stem}_{tag}_{split}_side{side}.pkl"
+    name = f"{Path(model).stem}_{tag}_{split}_side{side}_sur{surround:g}.pkl"
     if cache is not None and (cache / name).is_file():
         with open(cache / name, "rb") as f:
             got: dict[str, Any] = pickle.load(f)
@@ -46,7 +49,7 @@ def scored_set(model: str, spec: str, cache: Path | None, side: int) -> dict[str
     predictor = load_predictor(model)
     c = predictor.config
     predictor.config = dataclasses.replace(
-        c, motion=dataclasses.replace(c.motion, relief_side=side)
+        c, motion=dataclasses.replace(c.motion, relief_side=side, relief_surround=surround)
     )
     sc = collect(predictor, data, split, relief=True)
     if cache is not None:
@@ -114,6 +117,8 @@ def main() -> None:
     ap.add_argument("--cache", default=None)
     ap.add_argument("--relief-side", type=int, default=MotionConfig().relief_side,
                     help="MotionConfig.relief_side of the cue (0: whole frame)")  # fmt: skip
+    ap.add_argument("--relief-surround", type=float, default=MotionConfig().relief_surround,
+                    help="MotionConfig.relief_surround of the cue (1: the box alone)")  # fmt: skip
     ap.add_argument("--plot", default=None, help="PNG: the cue per species on each report set")
     args = ap.parse_args()
     cache = Path(args.cache) if args.cache else None
@@ -123,8 +128,9 @@ def main() -> None:
     table: dict[tuple[str, str], list[dict[str, float]]] = {}
     alone: dict[str, list[dict[str, float]]] = {}
     for model in args.model:
-        cal = scored_set(model, args.cal, cache, args.relief_side)
-        reports = {spec: scored_set(model, spec, cache, args.relief_side) for spec in args.report}
+        how = (cache, args.relief_side, args.relief_surround)
+        cal = scored_set(model, args.cal, *how)
+        reports = {spec: scored_set(model, spec, *how) for spec in args.report}
         cfg = load_predictor(model, check_face=False).config
         for use in (False, True):
             fusion = fit_fusion(cal, motion_gate=True, relief=use)

@@ -110,6 +110,9 @@ def test_the_face_region_stays_inside_the_frame() -> None:
     assert face_region((100, 140, 140, 180), 240, 320) == (80, 120, 160, 200)
     assert face_region((-30, -30, 20, 20), 240, 320) == (0, 0, 45, 45)
     assert face_region((400, 500, 420, 520), 240, 320) == (0, 0, 240, 320)  # off the frame
+    # The face and its surroundings (relief_surround 2): the ellipse twice the box, and the
+    # same margin about it.
+    assert face_region((100, 140, 140, 180), 240, 320, surround=2.0) == (60, 100, 180, 220)
 
 
 def test_cost_does_not_grow_with_the_frame_rate() -> None:

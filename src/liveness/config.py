@@ -181,6 +181,9 @@ class MotionConfig:
     # no larger than relief_side px, instead of the whole frame at max_side: a small face (a
     # wide lens, arm's length) keeps its pixels. 0: the whole frame (models calibrated before).
     relief_side: int = 0
+    # The tracked ellipse's radii in half sides of the face box: 1 the face alone, 2 the face
+    # and what surrounds it (the head's outline against the room: a print has no such edge).
+    relief_surround: float = 1.0
     irls_iters: int = 4
     robust_px: float = 0.5  # Cauchy scale of the flow residual, px at the tracked size
     min_conf: float = 0.3  # a background fit below this hands the interval to the face region

@@ -116,13 +116,14 @@ def homography_misfit(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def face_region(
-    box: tuple[float, float, float, float], width: int, height: int
+    box: tuple[float, float, float, float], width: int, height: int, surround: float = 1.0
 ) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) px, inside a width × height frame: the square twice the larger side of
-    the face box (x0, y0, x1, y1) about its centre, room for the face to move over the clip
-    (a hand-held arc moves it a fraction of its own size) and for the head's outline."""
+    """(x0, y0, x1, y1) px, inside a width × height frame: the square about the face box's
+    (x0, y0, x1, y1) centre whose half side is (surround + 1) / 2 times the box's larger side:
+    the tracked ellipse (surround × the box) and room for the face to move over the clip (a
+    hand-held arc moves it a fraction of its own size)."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    half = max(box[2] - box[0], box[3] - box[1], 4.0)
+    half = (surround + 1) / 2 * max(box[2] - box[0], box[3] - box[1], 4.0)
     x0, y0 = max(0, int(np.floor(cx - half))), max(0, int(np.floor(cy - half)))
     x1, y1 = min(width, int(np.ceil(cx + half))), min(height, int(np.ceil(cy + half)))
     if x1 - x0 < 8 or y1 - y0 < 8:  # a box off the frame: the whole frame
@@ -208,7 +209,9 @@ def relief_tracks(
     ox, oy = 0, 0  # the tracked region's origin in the frames' pixels
     crop = face_box is not None and cfg.relief_side > 0
     if face_box is not None and crop:
-        ox, oy, ox1, oy1 = face_region(face_box, frames.shape[2], frames.shape[1])
+        ox, oy, ox1, oy1 = face_region(
+            face_box, frames.shape[2], frames.shape[1], cfg.relief_surround
+        )
         grays, scale = gray_frames(frames[pick, oy:oy1, ox:ox1], cfg.relief_side)
     else:
         grays, scale = gray_frames(frames[pick], cfg.max_side)
@@ -219,7 +222,8 @@ def relief_tracks(
     if face_box is not None:
         x0, x1 = (face_box[0] - ox) * scale, (face_box[2] - ox) * scale
         y0, y1 = (face_box[1] - oy) * scale, (face_box[3] - oy) * scale
-        oval = ((x0 + x1) / 2, (y0 + y1) / 2, 0.5 * (x1 - x0), 0.5 * (y1 - y0))
+        k = 0.5 * cfg.relief_surround
+        oval = ((x0 + x1) / 2, (y0 + y1) / 2, k * (x1 - x0), k * (y1 - y0))
     else:
         oval = guide_oval(gw, gh)
     pos = track_face(grays, oval, cfg)
