@@ -206,9 +206,9 @@ def relief_tracks(
     if len(pick) < 3:
         empty = np.zeros((0, 0), np.uint8)
         return ReliefTracks(empty, np.zeros((0, 0, 2)), -1, Relief(float("nan"), 0, len(pick)))
-    ox, oy = 0, 0  # the tracked region's origin in the frames' pixels
-    crop = face_box is not None and cfg.relief_side > 0
-    if face_box is not None and crop:
+    ox, oy, crop = 0, 0, False  # the tracked region's origin in the frames' pixels
+    if face_box is not None and cfg.relief_side > 0:
+        crop = True
         ox, oy, ox1, oy1 = face_region(
             face_box, frames.shape[2], frames.shape[1], cfg.relief_surround
         )
@@ -222,8 +222,8 @@ def relief_tracks(
     if face_box is not None:
         x0, x1 = (face_box[0] - ox) * scale, (face_box[2] - ox) * scale
         y0, y1 = (face_box[1] - oy) * scale, (face_box[3] - oy) * scale
-        k = 0.5 * cfg.relief_surround
-        oval = ((x0 + x1) / 2, (y0 + y1) / 2, k * (x1 - x0), k * (y1 - y0))
+        half = 0.5 * cfg.relief_surround
+        oval = ((x0 + x1) / 2, (y0 + y1) / 2, half * (x1 - x0), half * (y1 - y0))
     else:
         oval = guide_oval(gw, gh)
     pos = track_face(grays, oval, cfg)
