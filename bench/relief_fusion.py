@@ -1,4 +1,4 @@
-"""Does the face-flatness cue belong in the fusion? Each model calibrated with and without it.
+"""Does the face-flatness cue belong in the verdict? Each model calibrated with and without it.
 
     python bench/relief_fusion.py --model src/liveness/models/default.pt \\
         --model runs/prev/aug_s0.pt --cal data/tc79:all \\
@@ -13,6 +13,17 @@ models. Also the cue alone (its misfit as the score; unmeasured clips at the fus
 1 %) per species, and with --plot PNG its distribution per species on each report set
 (measured clips only). Nothing is written into any model file. --cache
 keeps what was collected (pickles) so a rerun only refits.
+
+With --flat-gate Q the cue is not fused but gates (FusionConfig.flat_gate_pct, as `liveness
+calibrate --flat-gate Q` sets it: the Q-quantile of the calibration set's genuine captures with
+sensors): each model's fusion and threshold are fitted without the cue, then reported with the
+gate off and on; --variants adds the share accepted per attack variant. --relief-region oval
+measures the cue on the guide oval instead of the face check's box (docs/MOTION.md, "A flat
+capture refused"):
+
+    python bench/relief_fusion.py --model src/liveness/models/default.pt --model runs/prev/wb.pt \
+        --cal data/tc79:all --report data/tr3k:test --report data/sh85:all \
+        --relief-region oval --flat-gate 0.01 --variants --cache runs/s15/oval
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from liveness import metrics
-from liveness.calibrate import collect, decided, fit_fusion, pick_threshold
+from liveness.calibrate import collect, decided, fit_fusion, flat_level, pick_threshold
 from liveness.config import RELIEF_REF_PCT, MotionConfig
 from liveness.predict import load_predictor
 
@@ -34,14 +45,15 @@ SPECIES = ("injection", "print", "replay")
 
 
 def scored_set(
-    model: str, spec: str, cache: Path | None, side: int, surround: float
+    model: str, spec: str, cache: Path | None, side: int, surround: float, region: str = "box"
 ) -> dict[str, Any]:
-    """collect() of DATA:SPLIT for `model`, with the cue measured at relief_side `side` and
-    relief_surround `surround`; read from / written to `cache`. DATA may name several
-    datasets, comma-separated: their clips are pooled."""
+    """collect() of DATA:SPLIT for `model`, with the cue measured at relief_side `side`,
+    relief_surround `surround` and relief_region `region`; read from / written to `cache`.
+    DATA may name several datasets, comma-separated: their clips are pooled."""
     data, split = spec.rsplit(":", 1)
     tag = "+".join(Path(d).name for d in data.split(","))
-    name = f"{Path(model).stem}_{tag}_{split}_side{side}_sur{surround:g}.pkl"
+    where = "" if region == "box" else f"_{region}"
+    name = f"{Path(model).stem}_{tag}_{split}_side{side}_sur{surround:g}{where}.pkl"
     if cache is not None and (cache / name).is_file():
         with open(cache / name, "rb") as f:
             got: dict[str, Any] = pickle.load(f)
@@ -49,7 +61,10 @@ def scored_set(
     predictor = load_predictor(model)
     c = predictor.config
     predictor.config = dataclasses.replace(
-        c, motion=dataclasses.replace(c.motion, relief_side=side, relief_surround=surround)
+        c,
+        motion=dataclasses.replace(
+            c.motion, relief_side=side, relief_surround=surround, relief_region=region
+        ),
     )
     sc = collect(predictor, data, split, relief=True)
     if cache is not None:
@@ -65,6 +80,17 @@ def measures(s: np.ndarray, sc: dict[str, Any], t: float) -> dict[str, float]:
     per = metrics.apcer_per_species(s, lv, att, t)
     for sp in SPECIES:
         out[f"apcer_{sp}"] = float(per.get(sp, float("nan")))
+    out["acer"] = (out["bpcer"] + max(out[f"apcer_{sp}"] for sp in SPECIES if sp in per)) / 2
+    return out
+
+
+def accepted_per_variant(s: np.ndarray, sc: dict[str, Any], t: float) -> dict[str, str]:
+    """'k of n' accepted per species/variant at threshold t."""
+    out: dict[str, str] = {}
+    keys = np.char.add(np.char.add(sc["attack"].astype(str), "/"), sc["variant"].astype(str))
+    for k in sorted(set(keys)):
+        m = keys == k
+        out[str(k)] = f"{int((s[m] >= t).sum())} of {int(m.sum())}"
     return out
 
 
@@ -119,38 +145,64 @@ def main() -> None:
                     help="MotionConfig.relief_side of the cue (0: whole frame)")  # fmt: skip
     ap.add_argument("--relief-surround", type=float, default=MotionConfig().relief_surround,
                     help="MotionConfig.relief_surround of the cue (1: the box alone)")  # fmt: skip
+    ap.add_argument("--relief-region", default=MotionConfig().relief_region,
+                    choices=("box", "oval"), help="MotionConfig.relief_region")  # fmt: skip
+    ap.add_argument("--flat-gate", type=float, default=None, metavar="Q",
+                    help="the gate at this genuine quantile instead of the fusion")  # fmt: skip
+    ap.add_argument("--variants", action="store_true", help="also accepted per attack variant")
     ap.add_argument("--plot", default=None, help="PNG: the cue per species on each report set")
     args = ap.parse_args()
     cache = Path(args.cache) if args.cache else None
-    cols = ["auc", "bpcer", *(f"apcer_{sp}" for sp in SPECIES)]
-    print("| model | cue | set | AUC | BPCER | APCER injection | APCER print | APCER replay |")
-    print("|---|---|---|---|---|---|---|---|")
+    cols = ["auc", "bpcer", *(f"apcer_{sp}" for sp in SPECIES), "acer"]
+    print(
+        "| model | cue | set | AUC | BPCER | APCER injection | APCER print | APCER replay | ACER |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     table: dict[tuple[str, str], list[dict[str, float]]] = {}
     alone: dict[str, list[dict[str, float]]] = {}
+    per_variant: list[str] = []
+    labels = ("without", "gate" if args.flat_gate is not None else "with")
     for model in args.model:
-        how = (cache, args.relief_side, args.relief_surround)
+        how = (cache, args.relief_side, args.relief_surround, args.relief_region)
         cal = scored_set(model, args.cal, *how)
         reports = {spec: scored_set(model, spec, *how) for spec in args.report}
         cfg = load_predictor(model, check_face=False).config
-        for use in (False, True):
-            fusion = fit_fusion(cal, motion_gate=True, relief=use)
+        base = fit_fusion(cal, motion_gate=True, relief=False)
+        t, _ = pick_threshold(decided(cal, dataclasses.replace(cfg, fusion=base)),
+                              cal["is_live"], cal["attack"], "bpcer", args.bpcer)  # fmt: skip
+        for label in labels:
+            fusion, thr = base, t
+            if label == "gate":
+                fusion = dataclasses.replace(base, flat_gate_pct=flat_level(cal, args.flat_gate))
+            elif label == "with":
+                fusion = fit_fusion(cal, motion_gate=True, relief=True)
+                c = dataclasses.replace(cfg, fusion=fusion)
+                thr, _ = pick_threshold(decided(cal, c), cal["is_live"], cal["attack"], "bpcer",
+                                        args.bpcer)  # fmt: skip
             c = dataclasses.replace(cfg, fusion=fusion)
-            t, _ = pick_threshold(decided(cal, c), cal["is_live"], cal["attack"], "bpcer",
-                                  args.bpcer)  # fmt: skip
             for spec, sc in reports.items():
-                m = measures(decided(sc, c), sc, t)
-                table.setdefault(("with" if use else "without", spec), []).append(m)
+                s = decided(sc, c)
+                m = measures(s, sc, thr)
+                table.setdefault((label, spec), []).append(m)
                 cells = " | ".join(f"{m[k]:.3f}" for k in cols)
-                print(f"| {Path(model).stem} | {'with' if use else 'without'} | {spec} | {cells} |")
-            print(f"| {Path(model).stem} | {'with' if use else 'without'} | threshold {t:.4f} "
-                  f"| w_relief {fusion.w_relief:.3f} | | | | |")  # fmt: skip
+                print(f"| {Path(model).stem} | {label} | {spec} | {cells} |")
+                if args.variants:
+                    got = accepted_per_variant(s, sc, thr)
+                    per_variant.append(f"- {Path(model).stem}, {label}, {spec}: " + ", ".join(
+                        f"{k} {v}" for k, v in got.items()))  # fmt: skip
+            print(f"| {Path(model).stem} | {label} | threshold {thr:.4f} "
+                  f"| w_relief {fusion.w_relief:.3f} | flat_gate_pct "
+                  f"{fusion.flat_gate_pct:.3f} | | | | |")  # fmt: skip
         for spec, sc in reports.items():
             alone.setdefault(spec, []).append(cue_alone(sc))
         if args.plot and model == args.model[0]:
             plot_cue(reports, args.plot)
+    if per_variant:
+        print("\nAccepted per variant:\n")
+        print("\n".join(per_variant))
     print("\nMeans over the models (spread: half the range):\n")
-    print("| cue | set | AUC | BPCER | APCER injection | APCER print | APCER replay |")
-    print("|---|---|---|---|---|---|---|")
+    print("| cue | set | AUC | BPCER | APCER injection | APCER print | APCER replay | ACER |")
+    print("|---|---|---|---|---|---|---|---|")
     for (label, spec), ms in table.items():
         spread = []
         for k in cols:

@@ -11,6 +11,7 @@ import pytest
 
 from liveness.calibrate import (
     fit_fusion,
+    flat_level,
     motion_settings,
     pick_threshold,
     resolve_rule,
@@ -253,6 +254,34 @@ def test_calibrate_command_pools_datasets_and_writes_the_file(tmp_path: Path) ->
     assert after.max_corners == before.max_corners
     assert main([*args, "--motion", "no_such=1"]) == 2  # a clear error, the file untouched
     assert load_predictor(model, check_face=False).config.motion == after
+    # The flatness gate on the guide oval: set from the genuine captures, the cue not fused.
+    assert main([*args, "--flat-gate", "0.05", "--motion", "relief_region=oval"]) == 0
+    cfg = load_predictor(model, check_face=False).config
+    assert cfg.fusion.flat_gate_pct > 0 and cfg.fusion.w_relief == 0.0
+    assert cfg.motion.relief_region == "oval"
+    assert main([*args, "--motion", "relief_region=face"]) == 2
+
+
+def test_flat_level_is_the_quantile_of_genuine_captures_with_sensors() -> None:
+    """Only genuine captures with sensors and a measured cue count: attacks, captures without
+    sensors (never gated) and unmeasured ones do not move the level."""
+    from liveness.motion import Relief
+
+    pct = [0.1 * (k + 1) for k in range(100)]  # 0.1 .. 10 %
+    s = {
+        "relief": [Relief(p, 30, 12) for p in pct]
+        + [Relief(0.01, 30, 12)] * 3
+        + [Relief(float("nan"), 2, 12)],
+        "is_live": [True] * 100 + [False, True, True, True],
+        "has_imu": [True] * 100 + [True, False, True, True],
+    }
+    s["relief"][102] = None
+    assert flat_level(s, 0.05) == pytest.approx(np.quantile(pct, 0.05))
+    with pytest.raises(ValueError, match="quantile"):
+        flat_level(s, 0.7)
+    s["has_imu"] = [False] * 104
+    with pytest.raises(ValueError, match="measured"):
+        flat_level(s, 0.01)
 
 
 def test_motion_settings_parse_as_their_fields_types() -> None:

@@ -45,3 +45,13 @@ def test_files_written_before_the_face_crop_keep_the_whole_frame() -> None:
 def test_lead_scale_must_be_known() -> None:
     with pytest.raises(ValueError, match="lead_scale"):
         MotionConfig(lead_scale="log")
+
+
+def test_relief_region_is_box_or_oval_and_older_files_keep_the_box() -> None:
+    assert MotionConfig().relief_region == "box"
+    saved = MotionConfig(relief_region="oval").to_dict()
+    assert MotionConfig.from_dict(saved).relief_region == "oval"
+    del saved["relief_region"]
+    assert MotionConfig.from_dict(saved).relief_region == "box"
+    with pytest.raises(ValueError, match="relief_region"):
+        MotionConfig(relief_region="face")

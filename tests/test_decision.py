@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from liveness.config import FusionConfig, LivenessConfig
-from liveness.decision import decide, fused_score, gated
-from liveness.motion import Agreement
+from liveness.decision import clip_relief, decide, flat_gated, fused_score, gated
+from liveness.motion import Agreement, Relief
 
 
 def agreement(status: str = "agrees", score: float = 0.9, findings: list[str] | None = None):
@@ -119,3 +119,51 @@ def test_without_sensors_video_only() -> None:
     d = decide(0.7, False, None, CFG).to_dict()
     assert d["live"] and d["modalities"] == ["video"] and "motion" not in d
     assert np.isclose(d["score"], 0.7)
+
+
+def test_flat_gate_refuses_a_scene_that_moved_as_one_plane_with_sensors_only() -> None:
+    """flat_gate_pct: with sensors, a capture the motion policy let through and whose cue was
+    measured below the gate is refused whatever the network says; one without sensors (a
+    webcam that need not move), one where the cue was not measured, or one above the gate is
+    not; a motion refusal keeps its own reason; off (0) it never refuses."""
+    fusion = FusionConfig(motion_gate=True, flat_gate_pct=0.3)
+    cfg = dataclasses.replace(CFG, fusion=fusion)
+    flat, deep, unmeasured = Relief(0.2, 30, 12), Relief(0.9, 30, 12), Relief(float("nan"), 3, 12)
+    d = decide(0.999, True, agreement(), cfg, flat)
+    assert not d.live and d.refused == "face_flat" and d.score == 0.0
+    assert d.reasons[0]["code"] == "face_flat" and "0.30 %" in d.reasons[0]["message"]
+    out = d.to_dict()
+    assert out["rejected"] == "face_flat" and out["relief"]["misfit_pct"] == 0.2
+    assert decide(0.999, True, agreement(), cfg, deep).live
+    assert decide(0.999, True, agreement(), cfg, unmeasured).live
+    assert decide(0.999, False, None, cfg, flat).live  # no sensors: not gated
+    assert decide(0.999, True, agreement(), cfg, None).live
+    still = decide(0.999, True, agreement("no_motion", float("nan"), ["no_motion"]), cfg, flat)
+    assert still.refused == "no_motion"
+    assert not flat_gated(True, flat, FusionConfig())
+    assert flat_gated(True, flat, fusion) and not flat_gated(False, flat, fusion)
+    assert FusionConfig.from_dict(fusion.to_dict()) == fusion
+    assert FusionConfig.from_dict({"w_relief": 1.0}).flat_gate_pct == 0.0  # older files: off
+    assert fusion.uses_relief and not FusionConfig().uses_relief
+
+
+def test_relief_region_oval_ignores_the_face_box(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With relief_region "box" the cue's tracks start on the face check's best box in the
+    first frame; with "oval" on the guide oval (no box) whatever was found; and a model whose
+    fusion and gate do not use the cue does not measure it."""
+    from types import SimpleNamespace
+
+    from liveness import decision
+    from liveness.config import MotionConfig
+
+    seen: list[object] = []
+    monkeypatch.setattr(decision, "relief", lambda f, t, c, box: seen.append(box))
+    clip = SimpleNamespace(frames=None, frame_t_ms=None)
+    faces = {0: [SimpleNamespace(score=0.5, box=(1, 2, 3, 4)), SimpleNamespace(score=0.9,
+             box=(5, 6, 7, 8))]}  # fmt: skip
+    gate = FusionConfig(flat_gate_pct=0.3)
+    for region, want in (("box", (5, 6, 7, 8)), ("oval", None)):
+        cfg = dataclasses.replace(CFG, fusion=gate, motion=MotionConfig(relief_region=region))
+        clip_relief(clip, cfg, faces=faces)  # type: ignore[arg-type]
+        assert seen.pop() == want
+    assert clip_relief(clip, CFG, faces=faces) is None and not seen  # type: ignore[arg-type]

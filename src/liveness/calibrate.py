@@ -126,6 +126,19 @@ def gate_level(scored: dict[str, Any], gate_bpcer: float) -> float:
     return weak[left] if left < len(weak) else 1.0
 
 
+def flat_level(scored: dict[str, Any], quantile: float) -> float:
+    """FusionConfig.flat_gate_pct: the `quantile` of the flatness cue over the genuine captures
+    with sensors where it was measured (the gate refuses below it, so about that share of
+    them). No such capture: an error, since the gate would be a guess."""
+    if not 0 < quantile < 0.5:
+        raise ValueError(f"the flat gate's quantile must be in (0, 0.5), not {quantile}")
+    rows = zip(scored["relief"], scored["is_live"], scored["has_imu"], strict=True)
+    vals = [r.misfit_pct for r, lv, imu in rows if lv and imu and r is not None and r.measured]
+    if not vals:
+        raise ValueError("the flat gate needs genuine captures with sensors and a measured cue")
+    return float(np.quantile(np.asarray(vals, float), quantile))
+
+
 def fit_fusion(
     scored: dict[str, Any],
     l2: float = 1e-2,
@@ -186,7 +199,7 @@ def motion_settings(items: list[str]) -> dict[str, Any]:
         name, eq, text = item.partition("=")
         old = getattr(base, name, None) if eq else None
         if old is None or isinstance(old, tuple) or name.startswith("_"):
-            raise ValueError(f"{item!r}: expected FIELD=VALUE with FIELD a MotionConfig number")
+            raise ValueError(f"{item!r}: expected FIELD=VALUE with FIELD a MotionConfig setting")
         try:
             if isinstance(old, bool):
                 if text.lower() not in ("true", "false", "1", "0"):
@@ -264,6 +277,7 @@ def calibrate(
     gate_bpcer: float | None = None,
     relief: bool = False,
     motion: dict[str, Any] | None = None,
+    flat_gate: float | None = None,
 ) -> dict[str, Any]:
     """Fit the fusion and the threshold on `split` and write them into `model_file`; `target`
     is the APCER or BPCER the `apcer` / `bpcer` rule holds on that split; `motion_gate`: see
@@ -274,20 +288,24 @@ def calibrate(
     docs/MOTION.md "Is the face a plane?"; measured at MotionConfig's relief_side unless
     `motion` names it); `motion`: MotionConfig fields to change first
     (motion_settings), scored with and written into the file with the fusion and threshold:
-    the file's motion check changes, so its fusion and threshold are fitted anew."""
+    the file's motion check changes, so its fusion and threshold are fitted anew;
+    `flat_gate`: with sensors, refuse captures whose cue is below this quantile of the genuine
+    ones' (FusionConfig.flat_gate_pct; set after the threshold is picked, so its refusals come
+    on top of the rule's; docs/MOTION.md "A flat capture refused")."""
     from liveness.predict import load_predictor
 
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}")
     predictor = load_predictor(model_file)
-    if relief and fuse and "relief_side" not in (motion or {}):
+    measure = bool(relief and fuse) or flat_gate is not None
+    if measure and "relief_side" not in (motion or {}):
         # The cue is fitted anew: measured as this version measures it (a file written before
         # the face crop carries relief_side 0), unless `motion` says otherwise.
         motion = {**(motion or {}), "relief_side": MotionConfig().relief_side}
     if motion:
         c = predictor.config
         predictor.config = dataclasses.replace(c, motion=dataclasses.replace(c.motion, **motion))
-    scored = collect(predictor, data, split, progress, relief=relief and fuse)
+    scored = collect(predictor, data, split, progress, relief=measure)
     cfg = predictor.config
     level = gate_level(scored, gate_bpcer) if motion_gate and gate_bpcer is not None else None
     fusion = (
@@ -299,7 +317,11 @@ def calibrate(
     s = decided(scored, cfg)
     t, why = pick_threshold(s, scored["is_live"], scored["attack"], rule, target)
     cfg = dataclasses.replace(cfg, threshold=t, threshold_rule=why)
+    if flat_gate is not None:
+        gate = flat_level(scored, flat_gate)
+        cfg = dataclasses.replace(cfg, fusion=dataclasses.replace(fusion, flat_gate_pct=gate))
+        s = decided(scored, cfg)
     write_config(model_file, cfg)
     summary = metrics.summarize(s, scored["is_live"], scored["attack"], t)
-    return {"model": str(model_file), "split": split, "fusion": fusion.to_dict(),
+    return {"model": str(model_file), "split": split, "fusion": cfg.fusion.to_dict(),
             "threshold": t, "threshold_rule": why, "summary": summary}  # fmt: skip

@@ -184,6 +184,11 @@ class MotionConfig:
     # The tracked ellipse's radii in half sides of the face box: 1 the face alone, 2 the face
     # and what surrounds it (the head's outline against the room: a print has no such edge).
     relief_surround: float = 1.0
+    # Where the cue's tracks start: "box", the face check's best box in the first frame (the
+    # guide oval without one); "oval", always the page's guide oval, where the user is asked to
+    # put their face (a small face there comes with the room around it, whose parallax a
+    # frame-filling print lacks: docs/MOTION.md "A flat capture refused").
+    relief_region: str = "box"
     irls_iters: int = 4
     robust_px: float = 0.5  # Cauchy scale of the flow residual, px at the tracked size
     min_conf: float = 0.3  # a background fit below this hands the interval to the face region
@@ -236,6 +241,8 @@ class MotionConfig:
     def __post_init__(self) -> None:
         if self.lead_scale not in ("r", "z"):
             raise ValueError(f"lead_scale must be 'r' or 'z', not {self.lead_scale!r}")
+        if self.relief_region not in ("box", "oval"):
+            raise ValueError(f"relief_region must be 'box' or 'oval', not {self.relief_region!r}")
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -299,6 +306,18 @@ class FusionConfig:
     # an injection is one). A capture where it could not be measured adds nothing.
     # 0: not used (models calibrated before it).
     w_relief: float = 0.0
+    # The flatness gate: with sensors, a capture the motion policy lets through whose cue is
+    # measured and below this (% of the width) is refused ("face_flat"), whatever the network
+    # says: the phone moved, and the scene it filmed moved as one plane. `liveness calibrate
+    # --flat-gate Q` sets it to the Q-quantile of the calibration set's genuine captures.
+    # Captures without sensors are not gated (a webcam on a desk does not move around the
+    # face). 0: off (models calibrated before it).
+    flat_gate_pct: float = 0.0
+
+    @property
+    def uses_relief(self) -> bool:
+        """Whether a verdict needs the flatness cue (fused, gated or both)."""
+        return bool(self.w_relief or self.flat_gate_pct)
 
     def relief_term(self, misfit_pct: float | None) -> float:
         """The face's misfit to one plane (% of the width) as it enters the fusion: ≤ 0."""

@@ -14,7 +14,9 @@ otherwise the agreement score is fused with the network's score (FusionConfig) a
 score meets the threshold. Without sensors: the network's score alone, and the answer says so.
 With or without sensors, a model calibrated with the face-flatness cue (`liveness calibrate
 --relief`) also fuses how far the face's motion is from one plane's (liveness.motion.relief: a
-print or a screen is flat, a face is not).
+print or a screen is flat, a face is not). With sensors, a model calibrated with the flatness
+gate (`--flat-gate`, FusionConfig.flat_gate_pct) refuses a capture the motion policy let
+through whose filmed scene moved as one plane ("face_flat"), whatever the network says.
 """
 
 from __future__ import annotations
@@ -59,16 +61,28 @@ def clip_agreement(clip: Clip, cfg: LivenessConfig) -> Agreement | None:
 def clip_relief(
     clip: Clip, cfg: LivenessConfig, force: bool = False, faces: dict[int, Any] | None = None
 ) -> Relief | None:
-    """The face-flatness cue of a capture when the model's fusion uses it (or `force`), else
-    None: models calibrated before it pay nothing for it. `faces`: the face check's detections
-    by frame index (FaceCheck.faces); the best one in the first frame, where the cue's tracks
-    start, places them on the face (a wide lens shows a small face in much room: the guide oval
-    would track the wall). Without one, the guide oval."""
-    if not (force or cfg.fusion.w_relief):
+    """The face-flatness cue of a capture when the model's fusion or gate uses it (or
+    `force`), else None: models calibrated before it pay nothing for it. With
+    MotionConfig.relief_region "box", `faces` (the face check's detections by frame index,
+    FaceCheck.faces) places the tracks on the best face in the first frame (a wide lens shows a
+    small face in much room); without one, and always with "oval", on the guide oval."""
+    if not (force or cfg.fusion.uses_relief):
         return None
-    first = (faces or {}).get(0) or []
+    first = (faces or {}).get(0) or [] if cfg.motion.relief_region == "box" else []
     box = max(first, key=lambda f: f.score).box if first else None
     return relief(clip.frames, clip.frame_t_ms, cfg.motion, box)
+
+
+def flat_gated(has_imu: bool, relief: Relief | None, fusion: FusionConfig) -> bool:
+    """Whether the flatness gate refuses this capture (FusionConfig.flat_gate_pct): it has
+    sensors (so the page asked the phone to move), and the cue was measured and is below."""
+    return (
+        has_imu
+        and fusion.flat_gate_pct > 0
+        and relief is not None
+        and relief.measured
+        and relief.misfit_pct < fusion.flat_gate_pct
+    )
 
 
 def gated(agreement: Agreement, fusion: FusionConfig) -> bool:
@@ -140,7 +154,7 @@ def decide(
     relief: Relief | None = None,
 ) -> Decision:
     """The verdict for one capture whose face check passed (see module docstring); `relief`
-    counts only when the model's fusion uses it (FusionConfig.w_relief)."""
+    counts only when the model's fusion or gate uses it (FusionConfig.uses_relief)."""
     reasons: list[dict[str, str]] = []
     modalities = cfg.modalities(has_imu)
     motion = agreement.to_dict() if agreement is not None and has_imu else None
@@ -162,8 +176,14 @@ def decide(
             reasons.append({"code": refused, "message": words or agreement.words()})
         elif agreement.status == "disagrees":
             reasons.append({"code": "motion_disagrees", "message": agreement.words()})
-    uses_relief = bool(cfg.fusion.w_relief) and relief is not None
-    r_pct = relief.misfit_pct if uses_relief and relief is not None else None
+    if refused is None and relief is not None and flat_gated(has_imu, relief, cfg.fusion):
+        refused = "face_flat"
+        gate = cfg.fusion.flat_gate_pct
+        reasons.append({"code": refused, "message": f"{relief.words()}; below {gate:.2f} %, "
+                        "what a moving phone shows of a 3-D face, the scene moved as one plane "
+                        "(a print or a screen)"})  # fmt: skip
+    uses_relief = cfg.fusion.uses_relief and relief is not None
+    r_pct = relief.misfit_pct if cfg.fusion.w_relief and relief is not None else None
     score = 0.0 if refused else fused_score(model_score, m_score, cfg.fusion, r_pct)
     live = refused is None and score >= cfg.threshold
     if not refused and not live:

@@ -63,8 +63,8 @@ class Predictor:
         return clip_agreement(clip, self.config)
 
     def relief(self, clip: Clip, fc: FaceCheck | None = None) -> Relief | None:
-        """The face-flatness cue of a capture when this model's fusion uses it, else None;
-        on the face the face check `fc` found, when given."""
+        """The face-flatness cue of a capture when this model's fusion or gate uses it, else
+        None; on the face the face check `fc` found, when given (MotionConfig.relief_region)."""
         return clip_relief(clip, self.config, faces=fc.faces if fc is not None else None)
 
     def predict_inputs(
@@ -145,20 +145,22 @@ class Predictor:
             item = preprocess_clip(clip, self.config.preprocess)
             score = self._scores([item])
             t1 = time.perf_counter()
+            # The flatness cue needs only the frames and the face box: measured here while the
+            # side thread still tracks the motion.
+            flat = self.relief(clip, fc)
+            t2 = time.perf_counter()
             motion, t_motion = pending.result() if pending is not None else self._timed_motion(clip)
             pending = None
         finally:
             if pending is not None:  # a refusal or an error above: nothing left running
                 wait([pending])
-        t2 = time.perf_counter()
-        flat = self.relief(clip, fc)
         t3 = time.perf_counter()
         out = self._decided(score, [item], [motion], [flat])[0]
         if timing is not None:
             # "motion": the check's own time (on the side thread it overlaps "model"), plus
             # the flatness cue; "wait": how long the verdict waited for the motion check.
-            timing.update(model=t1 - t0 + time.perf_counter() - t3, motion=t_motion + t3 - t2,
-                          wait=t2 - t1)  # fmt: skip
+            timing.update(model=t1 - t0 + time.perf_counter() - t3, motion=t_motion + t2 - t1,
+                          wait=t3 - t2)  # fmt: skip
         return out, motion
 
     def _timed_motion(self, clip: Clip) -> tuple[Agreement | None, float]:

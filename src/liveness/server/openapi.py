@@ -172,7 +172,8 @@ SCHEMAS: dict[str, Any] = {
             "relief": {
                 "type": "object",
                 "description": "whether the face moves like a plane (a print, a screen) or like "
-                "a 3-D face (liveness.motion.relief); present when the model's fusion uses it",
+                "a 3-D face (liveness.motion.relief); present when the model's fusion or its "
+                "flatness gate uses it",
                 "required": ["misfit_pct", "points", "frames", "summary"],
                 "properties": {
                     "misfit_pct": {
