@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,8 @@ def test_imu_dropout(root: Path) -> None:
         assert item["imu_present"].item() == 0.0 and not item["imu"].any()
     with pytest.raises(ValueError, match="imu_dropout"):
         ClipDataset(root, "train", CFG, imu_dropout=1.5)
+    with pytest.raises(ValueError, match="face_crop"):  # test-time only: needs the face check
+        ClipDataset(root, "train", dataclasses.replace(CFG, face_crop=0.5))
 
 
 def test_dataloader_batches(root: Path) -> None:

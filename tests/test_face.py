@@ -11,6 +11,8 @@ from liveness.face import (
     ANCHORS,
     MODEL_PATH,
     SIZE,
+    Face,
+    FaceCheck,
     FaceDetector,
     Letterbox,
     decode,
@@ -218,3 +220,17 @@ def test_check_keeps_its_whole_frame_detections(
     for i, faces in check.faces.items():
         fresh, _ = detector.scan(frames[i], 0.5)
         assert [f.box for f in faces] == [f.box for f in fresh] and faces
+
+
+def test_face_check_box_is_the_median_of_each_frames_best_face() -> None:
+    """FaceCheck.box, where PreprocessConfig.face_crop cuts: per probed frame the best face,
+    then the median over frames (one frame's stray detection does not move it)."""
+    kp = np.zeros((6, 2))
+    faces = {
+        0: [Face((0, 0, 10, 10), 0.9, kp), Face((50, 50, 90, 90), 0.6, kp)],
+        5: [Face((2, 2, 12, 12), 0.8, kp)],
+        9: [Face((100, 0, 110, 10), 0.7, kp)],
+        12: [],
+    }
+    assert FaceCheck(True, 3, 4, 0.9, "", faces).box() == (2, 0, 12, 10)
+    assert FaceCheck(False, 0, 4, 0.1, "no_face", {}).box() is None

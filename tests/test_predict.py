@@ -94,6 +94,47 @@ def test_a_model_with_the_flatness_cue_reports_it_per_clip(
     assert "relief" not in plain
 
 
+def test_face_crop_cuts_where_the_face_check_found_the_face(
+    tiny_dataset: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PreprocessConfig.face_crop: `liveness predict` and assess() both hand the face check's
+    box to the one preprocessing path, which then cuts about the face (not the central square),
+    and reach the same score."""
+    import dataclasses
+
+    import numpy as np
+
+    from liveness import predict
+    from liveness.face import Face, FaceCheck
+    from liveness.predict import Predictor
+
+    clips = sorted(str(p) for p in (tiny_dataset / "clips").iterdir())[:3]
+    w = read_clip(clips[0]).frames.shape[2]
+    face = Face((0.0, 0.0, w / 4, w / 4), 0.9, np.zeros((6, 2)))  # a small face at the corner
+    found = FaceCheck(True, 2, 2, 0.9, "", {0: [face], 3: [face]})
+    monkeypatch.setattr(Predictor, "check_face", lambda self, clip: found)
+    cuts: list[object] = []
+    real = predict.preprocess_clip
+
+    def spy(clip, cfg, shift=0.0, face_box=None):  # type: ignore[no-untyped-def]
+        out = real(clip, cfg, shift, face_box)
+        if cfg.face_crop:
+            cuts.append((face_box, out["video"]))
+        return out
+
+    monkeypatch.setattr(predict, "preprocess_clip", spy)
+    pred = load_predictor(tiny_model, check_face=False)
+    cut = dataclasses.replace(pred.config.preprocess, face_crop=0.5)
+    near = dataclasses.replace(pred, config=dataclasses.replace(pred.config, preprocess=cut))
+    rows = list(predict_paths(near, clips, batch_size=2))
+    assert [b for b, _ in cuts] == [found.box()] * len(clips)
+    central = real(read_clip(clips[0]), pred.config.preprocess)["video"]
+    assert not np.array_equal(cuts[0][1], central)
+    for path, r in zip(clips, rows, strict=True):
+        assert r["score"] == pytest.approx(near.assess(read_clip(path))[0]["score"])
+    assert len(cuts) == 2 * len(clips)  # assess() cut about the face too
+
+
 def test_motion_on_a_side_thread_gives_the_same_verdict(
     tiny_dataset: Path, tiny_model: Path
 ) -> None:

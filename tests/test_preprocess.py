@@ -15,6 +15,8 @@ from liveness.config import PreprocessConfig
 from liveness.preprocess import (
     MIRROR_IMU_SIGNS,
     crop_resize,
+    face_square,
+    median_box,
     mirror_clip_arrays,
     normalise_accel_sign,
     preprocess_clip,
@@ -274,3 +276,34 @@ def test_preprocess_clip_white_balance_only_when_configured() -> None:
     assert np.ptp(balanced.reshape(-1, 3).mean(axis=0)) < 2.0
     assert np.ptp(plain.reshape(-1, 3).mean(axis=0)) > 20.0
     assert PreprocessConfig.from_dict({"num_frames": 8}).white_balance is False  # old configs
+
+
+def test_face_square_brings_a_small_face_to_the_calibration_size() -> None:
+    """face_crop F: the cut's side is (box width / F)·min(W, H), clipped to 0.4–1.0 of it,
+    centred on the face and moved inside the frame; a face of width F·min(W, H) keeps the
+    central square's scale; no box or F = 0: the central square (None)."""
+    cfg = dataclasses.replace(CFG, face_crop=0.5)
+    h, w = 320, 240
+    assert face_square((60, 100, 180, 220), h, w, cfg) == (40, 0, 240)  # a typical face
+    top, left, side = face_square((100, 150, 140, 190), h, w, cfg)  # a third of that size
+    assert side == 96 and (left + side / 2, top + side / 2) == (120, 170)
+    assert face_square((119, 159, 121, 161), h, w, cfg)[2] == 96  # a dot: no more than 0.4
+    assert face_square((0, 0, 40, 40), h, w, cfg)[:2] == (0, 0)  # at the corner: inside
+    assert face_square((100, 150, 140, 190), h, w, CFG) is None
+    assert face_square(None, h, w, cfg) is None
+    assert median_box([(0, 0, 10, 10), (2, 2, 12, 12), (100, 0, 110, 10)]) == (2, 0, 12, 10)
+    assert median_box([]) is None
+
+
+def test_preprocess_clip_cuts_about_the_face_only_when_asked() -> None:
+    clip = small_clip(h=40, w=30)
+    cfg = dataclasses.replace(CFG, face_crop=0.5)
+    box = (5.0, 20.0, 11.0, 26.0)  # 6 px wide: the cut is 12 px about (8, 23)
+    got = preprocess_clip(clip, cfg, face_box=box)["video"]
+    top, left, side = face_square(box, 40, 30, cfg)
+    assert (top, left, side) == (17, 2, 12)
+    idx = preprocess_clip(clip, cfg, face_box=box)["frame_indices"]
+    assert np.array_equal(got[0], crop_resize(clip.frames[idx[0]][17:29, 2:14], cfg))
+    central = preprocess_clip(clip, CFG, face_box=box)["video"]  # face_crop 0: ignored
+    assert np.array_equal(central, preprocess_clip(clip, CFG)["video"])
+    assert not np.array_equal(central, got)

@@ -53,7 +53,8 @@ def collect(
     for root, r in tqdm(rows, desc=f"score {split}", unit="clip", disable=not progress):
         clip = read_clip(root / r.clip)
         fc = predictor.check_face(clip)
-        item = preprocess_clip(clip, predictor.config.preprocess)
+        box = fc.box() if fc is not None else None
+        item = preprocess_clip(clip, predictor.config.preprocess, face_box=box)
         res = predictor.predict_inputs([item])[0]
         out["clip"].append(r.clip if len(str(data).split(",")) == 1 else str(root / r.clip))
         out["model"].append(res["model_score"])

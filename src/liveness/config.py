@@ -30,6 +30,12 @@ class PreprocessConfig:
     acc_scale: float = GRAVITY
     gyro_scale: float = 1.0
     white_balance: bool = False
+    # A cut sized from the face (liveness.preprocess.face_square): with a face box from the face
+    # check, the square of side (box width / face_crop)·min(W, H), clipped to 0.4–1.0 of it,
+    # centred on the face, so a face filmed from farther reaches the network at the size of a
+    # typical calibration face (face_crop: that face's width over min(W, H)). Test-time only:
+    # training cuts the central square. 0: the central square (models calibrated before it).
+    face_crop: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

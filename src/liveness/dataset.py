@@ -81,6 +81,9 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
                 )
         self.split = split
         self.cfg = cfg if cfg is not None else PreprocessConfig()
+        if self.cfg.face_crop:
+            raise ValueError("face_crop is a setting of a calibrated model at test time (it needs "
+                             "the face check); the dataset cuts the central square")  # fmt: skip
         self.train = train
         self.imu_dropout = imu_dropout
         if not 0.0 <= imu_swap <= 1.0:

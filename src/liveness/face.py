@@ -56,6 +56,13 @@ class FaceCheck:
     # challenge judge reuses them instead of running the detector on those frames again.
     faces: dict[int, list[Face]] = field(default_factory=dict)
 
+    def box(self) -> tuple[float, ...] | None:
+        """The face's box over the probed frames: the median of each frame's best detection
+        (x0, y0, x1, y1) px; None when none was found (PreprocessConfig.face_crop)."""
+        from liveness.preprocess import median_box
+
+        return median_box([max(f, key=lambda d: d.score).box for f in self.faces.values() if f])
+
 
 @dataclass(frozen=True)
 class Letterbox:

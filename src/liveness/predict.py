@@ -142,7 +142,8 @@ class Predictor:
                 faces.update(fc.faces)
             if fc is not None and not fc.ok:
                 return self.no_face_result(clip, fc.reason), None
-            item = preprocess_clip(clip, self.config.preprocess)
+            box = fc.box() if fc is not None else None
+            item = preprocess_clip(clip, self.config.preprocess, face_box=box)
             score = self._scores([item])
             t1 = time.perf_counter()
             # The flatness cue needs only the frames and the face box: measured here while the
@@ -220,12 +221,13 @@ def predict_paths(
     for path in clips:
         try:
             clip = read_clip(path)
-            item = preprocess_clip(clip, predictor.config.preprocess)
+            fc = predictor.check_face(clip)
+            box = fc.box() if fc is not None else None
+            item = preprocess_clip(clip, predictor.config.preprocess, face_box=box)
         except (ClipError, OSError, ValueError) as e:
             yield from flush()
             yield {"clip": path, "error": str(e)}
             continue
-        fc = predictor.check_face(clip)
         if fc is not None and not fc.ok:
             # Not scored: a capture without a face is refused with its reason.
             yield from flush()

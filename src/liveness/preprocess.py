@@ -52,8 +52,36 @@ def select_frame_indices(t_ms: np.ndarray, num_frames: int, shift: float = 0.0) 
     return np.where(take_right, right, left).astype(np.int64)
 
 
-def crop_resize(frame: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
-    """Central square of side crop_scale·min(W, H), resized (antialiased bilinear) to S×S.
+FACE_CROP_MIN = 0.4  # the face cut's smallest side, of min(W, H): a tiny box is not zoomed past
+
+
+def median_box(boxes: list[tuple[float, float, float, float]]) -> tuple[float, ...] | None:
+    """The coordinate-wise median of (x0, y0, x1, y1) boxes (one per probed frame); None if none."""
+    return tuple(float(v) for v in np.median(np.asarray(boxes, float), axis=0)) if boxes else None
+
+
+def face_square(
+    box: tuple[float, ...] | None, h: int, w: int, cfg: PreprocessConfig
+) -> tuple[int, int, int] | None:
+    """(top, left, side) px of the cut about the face (PreprocessConfig.face_crop), inside the
+    (h, w) frame; None for the central square (face_crop 0 or no box)."""
+    if not cfg.face_crop or box is None:
+        return None
+    x0, y0, x1, y1 = box
+    short = min(h, w)
+    frac = float(np.clip((x1 - x0) / short / cfg.face_crop, FACE_CROP_MIN, 1.0))
+    side = int(np.clip(round(frac * short), 1, short))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    left = int(np.clip(round(cx - side / 2), 0, w - side))
+    top = int(np.clip(round(cy - side / 2), 0, h - side))
+    return top, left, side
+
+
+def crop_resize(
+    frame: np.ndarray, cfg: PreprocessConfig, square: tuple[int, int, int] | None = None
+) -> np.ndarray:
+    """Central square of side crop_scale·min(W, H) (or `square`, (top, left, side) px: the cut
+    about the face, face_square), resized (antialiased bilinear) to S×S.
 
     frame: (H, W, 3) uint8 -> (S, S, 3) uint8 with S = cfg.image_size. A crop that is
     already S×S is returned unchanged (no resampling), which the dataset cache relies on.
@@ -61,8 +89,11 @@ def crop_resize(frame: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"frame must be (H, W, 3) uint8, got {frame.dtype} {frame.shape}")
     h, w = frame.shape[:2]
-    side = int(np.clip(round(cfg.crop_scale * min(h, w)), 1, min(h, w)))
-    top, left = (h - side) // 2, (w - side) // 2
+    if square is not None:
+        top, left, side = square
+    else:
+        side = int(np.clip(round(cfg.crop_scale * min(h, w)), 1, min(h, w)))
+        top, left = (h - side) // 2, (w - side) // 2
     crop = np.ascontiguousarray(frame[top : top + side, left : left + side])
     s = cfg.image_size
     if side == s:
@@ -146,19 +177,27 @@ def resample_imu(imu: np.ndarray, frame_times_ms: np.ndarray, cfg: PreprocessCon
     return out.astype(np.float32)
 
 
-def preprocess_clip(clip: Clip, cfg: PreprocessConfig, shift: float = 0.0) -> dict[str, Any]:
+def preprocess_clip(
+    clip: Clip,
+    cfg: PreprocessConfig,
+    shift: float = 0.0,
+    face_box: tuple[float, ...] | None = None,
+) -> dict[str, Any]:
     """THE path from a clip to model inputs (dataset, CLI and server all call this).
 
     Returns video (T, S, S, 3) uint8 (white-balanced if cfg.white_balance), imu (T, K, 6)
     float32 (zeros without IMU), imu_present bool, frame_t_ms (T,) float64 and frame_indices
     (T,) int64 of the chosen frames, with T = cfg.num_frames. `shift` is training-time jitter (see
-    select_frame_indices); leave it 0 for inference.
+    select_frame_indices); leave it 0 for inference. `face_box` (x0, y0, x1, y1) px, the face
+    check's (median_box), places the cut when cfg.face_crop asks for one (one cut for every
+    frame, so the network still sees the face move).
     """
     idx = select_frame_indices(clip.frame_t_ms, cfg.num_frames, shift)
+    square = face_square(face_box, clip.frames.shape[1], clip.frames.shape[2], cfg)
     done: dict[int, np.ndarray] = {}  # repeated frames are cropped once
     for i in idx.tolist():
         if i not in done:
-            done[i] = crop_resize(clip.frames[i], cfg)
+            done[i] = crop_resize(clip.frames[i], cfg, square)
     video = np.stack([done[i] for i in idx.tolist()])  # (T, S, S, 3)
     if cfg.white_balance:
         video = white_balance(video)
