@@ -277,6 +277,7 @@ def test_flat_level_is_the_quantile_of_genuine_captures_with_sensors() -> None:
     }
     s["relief"][102] = None
     assert flat_level(s, 0.05) == pytest.approx(np.quantile(pct, 0.05))
+    assert flat_level(s, 0.0) == pytest.approx(0.1)  # the flattest genuine capture
     with pytest.raises(ValueError, match="quantile"):
         flat_level(s, 0.7)
     s["has_imu"] = [False] * 104

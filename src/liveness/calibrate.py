@@ -130,9 +130,10 @@ def gate_level(scored: dict[str, Any], gate_bpcer: float) -> float:
 def flat_level(scored: dict[str, Any], quantile: float) -> float:
     """FusionConfig.flat_gate_pct: the `quantile` of the flatness cue over the genuine captures
     with sensors where it was measured (the gate refuses below it, so about that share of
-    them). No such capture: an error, since the gate would be a guess."""
-    if not 0 < quantile < 0.5:
-        raise ValueError(f"the flat gate's quantile must be in (0, 0.5), not {quantile}")
+    them; 0: their smallest value, so none of them). No such capture: an error, since the gate
+    would be a guess."""
+    if not 0 <= quantile < 0.5:
+        raise ValueError(f"the flat gate's quantile must be in [0, 0.5), not {quantile}")
     rows = zip(scored["relief"], scored["is_live"], scored["has_imu"], strict=True)
     vals = [r.misfit_pct for r, lv, imu in rows if lv and imu and r is not None and r.measured]
     if not vals:

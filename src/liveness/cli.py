@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "more genuine users refused at the same rule (docs/MOTION.md)")  # fmt: skip
     c.add_argument("--flat-gate", type=float, default=None, metavar="Q",
                    help="with sensors, refuse a capture whose scene moved as one plane: below the "
-                   "Q-quantile (e.g. 0.01) of the genuine captures' flatness cue")  # fmt: skip
+                   "Q-quantile of genuine captures' flatness cue (0: their smallest)")  # fmt: skip
     c.add_argument("--motion", action="append", default=[], metavar="FIELD=VALUE",
                    help="change a motion-check setting (MotionConfig) first, e.g. lead_weight=4; "
                    "written into the file with the fusion and threshold (repeatable)")  # fmt: skip
