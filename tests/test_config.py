@@ -55,3 +55,12 @@ def test_relief_region_is_box_or_oval_and_older_files_keep_the_box() -> None:
     assert MotionConfig.from_dict(saved).relief_region == "box"
     with pytest.raises(ValueError, match="relief_region"):
         MotionConfig(relief_region="face")
+
+
+def test_files_written_before_the_face_cut_keep_the_central_square() -> None:
+    from liveness.config import PreprocessConfig
+
+    saved = PreprocessConfig(face_crop=0.5).to_dict()
+    assert PreprocessConfig.from_dict(saved).face_crop == 0.5
+    del saved["face_crop"]
+    assert PreprocessConfig.from_dict(saved).face_crop == 0.0
