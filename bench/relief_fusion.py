@@ -19,7 +19,7 @@ calibrate --flat-gate Q` sets it: the Q-quantile of the calibration set's genuin
 sensors): each model's fusion and threshold are fitted without the cue, then reported with the
 gate off and on; --variants adds the share accepted per attack variant. --relief-region oval
 measures the cue on the guide oval instead of the face check's box (docs/MOTION.md, "A flat
-capture refused"):
+capture refused"); with --plot the captures with sensors only, and the gate drawn:
 
     python bench/relief_fusion.py --model src/liveness/models/default.pt --model runs/prev/wb.pt \
         --cal data/tc79:all --report data/tr3k:test --report data/sh85:all \
@@ -103,8 +103,10 @@ def cue_alone(sc: dict[str, Any]) -> dict[str, float]:
     return {sp: metrics.auc(r[lv | (att == sp)], lv[lv | (att == sp)]) for sp in SPECIES}
 
 
-def plot_cue(sets: dict[str, dict[str, Any]], path: str) -> None:
-    """One panel per set: the misfit's distribution (log scale) per species, the fusion's 1 %."""
+def plot_cue(sets: dict[str, dict[str, Any]], path: str, gate: float | None = None) -> None:
+    """One panel per set: the misfit's distribution (log scale) per species, the fusion's 1 %;
+    with `gate` (flat_gate_pct) only the captures with sensors, which the gate applies to, and
+    the gate as a dashed line."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,6 +117,8 @@ def plot_cue(sets: dict[str, dict[str, Any]], path: str) -> None:
     for ax, (spec, sc) in zip(axes[0], sets.items(), strict=True):
         r = np.array([x.misfit_pct if x is not None and x.measured else np.nan
                       for x in sc["relief"]])  # fmt: skip
+        if gate is not None:
+            r[~np.asarray(sc["has_imu"], bool)] = np.nan
         colours = {"none": "tab:green", "injection": "tab:purple", "print": "tab:red",
                    "replay": "tab:orange"}  # fmt: skip
         for sp, colour in colours.items():
@@ -124,10 +128,12 @@ def plot_cue(sets: dict[str, dict[str, Any]], path: str) -> None:
                     weights=np.full(len(v), 1.0 / max(len(v), 1)), color=colour, lw=1.6,
                     label=f"{label} ({len(v)})")  # fmt: skip
         ax.axvline(1.0, color="k", ls=":", lw=1)
+        if gate is not None:
+            ax.axvline(gate, color="tab:red", ls="--", lw=1.2, label=f"gate {gate:.3f} %")
         ax.set_xscale("log")
         ax.set_xlabel("face misfit to one plane, % of width")
         ax.set_ylabel("share of the species' clips")
-        ax.set_title(spec)
+        ax.set_title(spec + (", with sensors" if gate is not None else ""), fontsize=9)
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -196,7 +202,8 @@ def main() -> None:
         for spec, sc in reports.items():
             alone.setdefault(spec, []).append(cue_alone(sc))
         if args.plot and model == args.model[0]:
-            plot_cue(reports, args.plot)
+            gate = fusion.flat_gate_pct if args.flat_gate is not None else None
+            plot_cue(reports, args.plot, gate)
     if per_variant:
         print("\nAccepted per variant:\n")
         print("\n".join(per_variant))
