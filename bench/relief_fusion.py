@@ -202,7 +202,7 @@ def main() -> None:
         for spec, sc in reports.items():
             alone.setdefault(spec, []).append(cue_alone(sc))
         if args.plot and model == args.model[0]:
-            gate = fusion.flat_gate_pct if args.flat_gate is not None else None
+            gate = flat_level(cal, args.flat_gate) if args.flat_gate is not None else None
             plot_cue(reports, args.plot, gate)
     if per_variant:
         print("\nAccepted per variant:\n")
