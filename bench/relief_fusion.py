@@ -45,14 +45,20 @@ SPECIES = ("injection", "print", "replay")
 
 
 def scored_set(
-    model: str, spec: str, cache: Path | None, side: int, surround: float, region: str = "box"
+    model: str,
+    spec: str,
+    cache: Path | None,
+    side: int,
+    surround: float,
+    region: str = "box",
+    source: str = "own",
 ) -> dict[str, Any]:
     """collect() of DATA:SPLIT for `model`, with the cue measured at relief_side `side`,
-    relief_surround `surround` and relief_region `region`; read from / written to `cache`.
-    DATA may name several datasets, comma-separated: their clips are pooled."""
+    relief_surround `surround`, relief_region `region` and relief_source `source`; read from /
+    written to `cache`. DATA may name several datasets, comma-separated: their clips are pooled."""
     data, split = spec.rsplit(":", 1)
     tag = "+".join(Path(d).name for d in data.split(","))
-    where = "" if region == "box" else f"_{region}"
+    where = ("" if region == "box" else f"_{region}") + ("" if source == "own" else f"_{source}")
     name = f"{Path(model).stem}_{tag}_{split}_side{side}_sur{surround:g}{where}.pkl"
     if cache is not None and (cache / name).is_file():
         with open(cache / name, "rb") as f:
@@ -63,7 +69,8 @@ def scored_set(
     predictor.config = dataclasses.replace(
         c,
         motion=dataclasses.replace(
-            c.motion, relief_side=side, relief_surround=surround, relief_region=region
+            c.motion, relief_side=side, relief_surround=surround, relief_region=region,
+            relief_source=source,
         ),
     )
     sc = collect(predictor, data, split, relief=True)
@@ -153,6 +160,8 @@ def main() -> None:
                     help="MotionConfig.relief_surround of the cue (1: the box alone)")  # fmt: skip
     ap.add_argument("--relief-region", default=MotionConfig().relief_region,
                     choices=("box", "oval"), help="MotionConfig.relief_region")  # fmt: skip
+    ap.add_argument("--relief-source", default=MotionConfig().relief_source,
+                    choices=("own", "motion"), help="MotionConfig.relief_source")  # fmt: skip
     ap.add_argument("--flat-gate", type=float, default=None, metavar="Q",
                     help="the gate at this genuine quantile instead of the fusion")  # fmt: skip
     ap.add_argument("--variants", action="store_true", help="also accepted per attack variant")
@@ -169,7 +178,8 @@ def main() -> None:
     per_variant: list[str] = []
     labels = ("without", "gate" if args.flat_gate is not None else "with")
     for model in args.model:
-        how = (cache, args.relief_side, args.relief_surround, args.relief_region)
+        how = (cache, args.relief_side, args.relief_surround, args.relief_region,
+               args.relief_source)  # fmt: skip
         cal = scored_set(model, args.cal, *how)
         reports = {spec: scored_set(model, spec, *how) for spec in args.report}
         cfg = load_predictor(model, check_face=False).config

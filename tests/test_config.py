@@ -57,6 +57,15 @@ def test_relief_region_is_box_or_oval_and_older_files_keep_the_box() -> None:
         MotionConfig(relief_region="face")
 
 
+def test_relief_source_is_own_or_motion_and_older_files_keep_their_own() -> None:
+    saved = MotionConfig(relief_source="motion").to_dict()
+    assert MotionConfig.from_dict(saved).relief_source == "motion"
+    del saved["relief_source"]
+    assert MotionConfig.from_dict(saved).relief_source == "own"
+    with pytest.raises(ValueError, match="relief_source"):
+        MotionConfig(relief_source="face")
+
+
 def test_files_written_before_the_face_cut_keep_the_central_square() -> None:
     from liveness.config import PreprocessConfig
 

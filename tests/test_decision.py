@@ -167,3 +167,29 @@ def test_relief_region_oval_ignores_the_face_box(monkeypatch: pytest.MonkeyPatch
         clip_relief(clip, cfg, faces=faces)  # type: ignore[arg-type]
         assert seen.pop() == want
     assert clip_relief(clip, CFG, faces=faces) is None and not seen  # type: ignore[arg-type]
+
+
+def test_relief_source_motion_reads_the_agreements_tracks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With relief_source "motion" the cue comes from the capture's agreement (its VideoMotion),
+    with no tracking of its own; without an agreement (no sensors) there is no cue."""
+    from types import SimpleNamespace
+
+    from liveness import decision
+    from liveness.config import MotionConfig
+    from liveness.motion import Relief
+
+    own: list[object] = []
+    monkeypatch.setattr(decision, "relief", lambda *a: own.append(a))
+    got = Relief(0.2, 14, 12)
+
+    def measured(vm: object, c: object) -> SimpleNamespace:
+        return SimpleNamespace(relief=got if vm == "vm" else None)
+
+    monkeypatch.setattr(decision, "motion_relief", measured)
+    cfg = dataclasses.replace(CFG, fusion=FusionConfig(flat_gate_pct=0.3),
+                              motion=MotionConfig(relief_source="motion"))  # fmt: skip
+    clip = SimpleNamespace(frames=None, frame_t_ms=None)
+    agreement = SimpleNamespace(video="vm")
+    assert clip_relief(clip, cfg, motion=agreement) is got  # type: ignore[arg-type]
+    assert clip_relief(clip, cfg, motion=None) is None  # type: ignore[arg-type]
+    assert not own

@@ -135,6 +135,39 @@ def test_face_crop_cuts_where_the_face_check_found_the_face(
     assert len(cuts) == 2 * len(clips)  # assess() cut about the face too
 
 
+def test_the_cue_on_the_motion_checks_tracks_decides_alike_everywhere(
+    tiny_dataset: Path, tiny_model: Path
+) -> None:
+    """MotionConfig.relief_source "motion": the cue is read off the agreement's tracks, so
+    `liveness predict`, assess() with the motion check on the side thread and assess() one step
+    after the other measure the same cue and reach the same verdict; a gate above every
+    measured cue refuses each capture with sensors whose cue was measured as face_flat, and a
+    capture without sensors has no cue."""
+    import dataclasses
+
+    pred = load_predictor(tiny_model, check_face=False)
+    motion = dataclasses.replace(pred.config.motion, relief_source="motion")
+    fusion = dataclasses.replace(pred.config.fusion, flat_gate_pct=100.0)
+    pred = dataclasses.replace(
+        pred, config=dataclasses.replace(pred.config, motion=motion, fusion=fusion)
+    )
+    serial = dataclasses.replace(pred, overlap=False)
+    clips = sorted(str(p) for p in (tiny_dataset / "clips").iterdir())[:6]
+    rows = list(predict_paths(pred, clips, batch_size=4))
+    flat = 0
+    for path, r in zip(clips, rows, strict=True):
+        clip = read_clip(path)
+        (a, ma), (b, _) = pred.assess(clip), serial.assess(clip)
+        assert a == b and r["score"] == pytest.approx(a["score"]) and r["live"] == a["live"]
+        cue = pred.relief(clip, None, ma)
+        if clip.imu is None:
+            assert cue is None and a.get("rejected") != "face_flat"
+        elif cue is not None and cue.measured and a.get("rejected") in (None, "face_flat"):
+            assert a["rejected"] == "face_flat" and not a["live"]
+            flat += 1
+    assert flat >= 1
+
+
 def test_motion_on_a_side_thread_gives_the_same_verdict(
     tiny_dataset: Path, tiny_model: Path
 ) -> None:

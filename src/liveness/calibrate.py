@@ -60,7 +60,7 @@ def collect(
         out["model"].append(res["model_score"])
         out["motion"].append(clip_agreement(clip, predictor.config))
         faces = fc.faces if fc is not None else None
-        out["relief"].append(clip_relief(clip, predictor.config, relief, faces))
+        out["relief"].append(clip_relief(clip, predictor.config, relief, faces, out["motion"][-1]))
         out["face_ok"].append(fc is None or fc.ok)
         out["has_imu"].append(clip.imu is not None)
     return {

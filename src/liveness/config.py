@@ -195,6 +195,13 @@ class MotionConfig:
     # put their face (a small face there comes with the room around it, whose parallax a
     # frame-filling print lacks: docs/MOTION.md "A flat capture refused").
     relief_region: str = "box"
+    # Which tracks the cue is measured on: "own", its own (relief_corners corners followed over
+    # relief_frames frames, checked there and back; ~4–9 ms a check in the service); "motion",
+    # the motion check's (the corners it followed from the first frame inside its face region,
+    # the guide oval: no tracking of its own, ~1 ms; with sensors only, since the motion check
+    # runs only then; relief_region does not apply). docs/MOTION.md "The cue on the motion
+    # check's tracks".
+    relief_source: str = "own"
     irls_iters: int = 4
     robust_px: float = 0.5  # Cauchy scale of the flow residual, px at the tracked size
     min_conf: float = 0.3  # a background fit below this hands the interval to the face region
@@ -249,6 +256,8 @@ class MotionConfig:
             raise ValueError(f"lead_scale must be 'r' or 'z', not {self.lead_scale!r}")
         if self.relief_region not in ("box", "oval"):
             raise ValueError(f"relief_region must be 'box' or 'oval', not {self.relief_region!r}")
+        if self.relief_source not in ("own", "motion"):
+            raise ValueError(f"relief_source must be 'own' or 'motion', not {self.relief_source!r}")
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -29,7 +29,7 @@ import numpy as np
 
 from liveness.clip import Clip
 from liveness.config import FusionConfig, LivenessConfig
-from liveness.motion import FINDINGS, Agreement, Relief, agreement, relief
+from liveness.motion import FINDINGS, Agreement, Relief, agreement, motion_relief, relief
 
 # Findings that refuse whatever the scores (their rate on genuine captures: docs/MOTION.md).
 # A shifted stream ("offset") lowers the agreement score instead: on the generator's own live
@@ -59,15 +59,25 @@ def clip_agreement(clip: Clip, cfg: LivenessConfig) -> Agreement | None:
 
 
 def clip_relief(
-    clip: Clip, cfg: LivenessConfig, force: bool = False, faces: dict[int, Any] | None = None
+    clip: Clip,
+    cfg: LivenessConfig,
+    force: bool = False,
+    faces: dict[int, Any] | None = None,
+    motion: Agreement | None = None,
 ) -> Relief | None:
     """The face-flatness cue of a capture when the model's fusion or gate uses it (or
     `force`), else None: models calibrated before it pay nothing for it. With
     MotionConfig.relief_region "box", `faces` (the face check's detections by frame index,
     FaceCheck.faces) places the tracks on the best face in the first frame (a wide lens shows a
-    small face in much room); without one, and always with "oval", on the guide oval."""
+    small face in much room); without one, and always with "oval", on the guide oval. With
+    MotionConfig.relief_source "motion" it is read off the motion check's tracks (`motion`,
+    the capture's agreement: None without sensors, and then so is the cue)."""
     if not (force or cfg.fusion.uses_relief):
         return None
+    if cfg.motion.relief_source == "motion":
+        if motion is None or motion.video is None:
+            return None
+        return motion_relief(motion.video, cfg.motion).relief
     first = (faces or {}).get(0) or [] if cfg.motion.relief_region == "box" else []
     box = max(first, key=lambda f: f.score).box if first else None
     return relief(clip.frames, clip.frame_t_ms, cfg.motion, box)

@@ -92,7 +92,7 @@ def load_clips(
         item = preprocess_clip(clip, cfg.preprocess)
         items.append({**item, "is_live": rows[i].is_live, "attack": rows[i].attack})
         agreements.append(clip_agreement(clip, cfg) if motion else None)
-        reliefs.append(clip_relief(clip, cfg) if motion else None)
+        reliefs.append(clip_relief(clip, cfg, motion=agreements[-1]) if motion else None)
     batch = Batch.from_items(items, f"{split} split of {Path(data).name}")
     batch.motion = agreements if motion else None
     batch.relief = reliefs if motion else None

@@ -62,10 +62,14 @@ class Predictor:
         sensors)."""
         return clip_agreement(clip, self.config)
 
-    def relief(self, clip: Clip, fc: FaceCheck | None = None) -> Relief | None:
+    def relief(
+        self, clip: Clip, fc: FaceCheck | None = None, motion: Agreement | None = None
+    ) -> Relief | None:
         """The face-flatness cue of a capture when this model's fusion or gate uses it, else
-        None; on the face the face check `fc` found, when given (MotionConfig.relief_region)."""
-        return clip_relief(clip, self.config, faces=fc.faces if fc is not None else None)
+        None; on the face the face check `fc` found, when given (MotionConfig.relief_region),
+        or on the tracks of the capture's agreement `motion` (MotionConfig.relief_source)."""
+        faces = fc.faces if fc is not None else None
+        return clip_relief(clip, self.config, faces=faces, motion=motion)
 
     def predict_inputs(
         self,
@@ -146,12 +150,19 @@ class Predictor:
             item = preprocess_clip(clip, self.config.preprocess, face_box=box)
             score = self._scores([item])
             t1 = time.perf_counter()
-            # The flatness cue needs only the frames and the face box: measured here while the
-            # side thread still tracks the motion.
-            flat = self.relief(clip, fc)
+            # The flatness cue on its own tracks needs only the frames and the face box: measured
+            # here while the side thread still tracks the motion; on the motion check's tracks,
+            # once those are there.
+            own = self.config.motion.relief_source == "own"
+            flat = self.relief(clip, fc) if own else None
             t2 = time.perf_counter()
             motion, t_motion = pending.result() if pending is not None else self._timed_motion(clip)
             pending = None
+            t_cue = t2 - t1
+            if not own:
+                t4 = time.perf_counter()
+                flat = self.relief(clip, fc, motion)
+                t_cue = time.perf_counter() - t4
         finally:
             if pending is not None:  # a refusal or an error above: nothing left running
                 wait([pending])
@@ -160,8 +171,8 @@ class Predictor:
         if timing is not None:
             # "motion": the check's own time (on the side thread it overlaps "model"), plus
             # the flatness cue; "wait": how long the verdict waited for the motion check.
-            timing.update(model=t1 - t0 + time.perf_counter() - t3, motion=t_motion + t2 - t1,
-                          wait=t3 - t2)  # fmt: skip
+            timing.update(model=t1 - t0 + time.perf_counter() - t3, motion=t_motion + t_cue,
+                          wait=t3 - t2 - (t_cue if not own else 0.0))  # fmt: skip
         return out, motion
 
     def _timed_motion(self, clip: Clip) -> tuple[Agreement | None, float]:
@@ -234,7 +245,7 @@ def predict_paths(
             yield {"clip": path, **predictor.no_face_result(clip, fc.reason)}
             continue
         motion = predictor.motion(clip)
-        pending.append((path, item, motion, predictor.relief(clip, fc)))
+        pending.append((path, item, motion, predictor.relief(clip, fc, motion)))
         if len(pending) >= batch_size:
             yield from flush()
     yield from flush()

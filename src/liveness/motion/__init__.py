@@ -17,7 +17,7 @@ from liveness.motion.agreement import (
 )
 from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
 from liveness.motion.plot import plot_agreement, plot_relief
-from liveness.motion.relief import Relief, ReliefTracks, relief, relief_tracks
+from liveness.motion.relief import Relief, ReliefTracks, motion_relief, relief, relief_tracks
 from liveness.motion.video import (
     VideoMotion,
     focal_px,
@@ -41,6 +41,7 @@ __all__ = [
     "guide_oval",
     "gyro_angle",
     "gyro_over",
+    "motion_relief",
     "plot_agreement",
     "plot_relief",
     "relief",

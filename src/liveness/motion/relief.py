@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from liveness.config import MotionConfig
-from liveness.motion.video import gray_frames, guide_oval
+from liveness.motion.video import VideoMotion, gray_frames, guide_oval
 
 MIN_POINTS = 8  # a homography has 8 degrees of freedom: fewer points fit anything
 
@@ -227,11 +227,50 @@ def relief_tracks(
     else:
         oval = guide_oval(gw, gh)
     pos = track_face(grays, oval, cfg)
+    return _misfit(grays[0], pos, width, len(pick), cfg)
+
+
+def _misfit(
+    first: np.ndarray, pos: np.ndarray, width: float, frames: int, cfg: MotionConfig
+) -> ReliefTracks:
+    """The cue from tracks pos (F, P, 2) over F picked frames (NaN where lost), first → later
+    homographies; `width` the frame's width in pos's pixels."""
     later = pos[2:]  # the first step alone shows too little motion
     ok = np.isfinite(later[..., 0]) & np.isfinite(pos[:1, :, 0])
     ok &= ok.sum(1, keepdims=True) >= max(MIN_POINTS, cfg.relief_min_points)
     if pos.shape[1] == 0 or not ok.any():
-        return ReliefTracks(grays[0], pos, -1, Relief(float("nan"), 0, len(pick)))
+        return ReliefTracks(first, pos, -1, Relief(float("nan"), 0, frames))
     m = 100.0 * homography_misfits(np.nan_to_num(pos[0]), np.nan_to_num(later), ok) / width
     k = int(np.nanargmax(m))
-    return ReliefTracks(grays[0], pos, k + 2, Relief(float(m[k]), int(ok[k].sum()), len(pick)))
+    return ReliefTracks(first, pos, k + 2, Relief(float(m[k]), int(ok[k].sum()), frames))
+
+
+def motion_relief(
+    vm: VideoMotion, cfg: MotionConfig, first: np.ndarray | None = None
+) -> ReliefTracks:
+    """The cue measured on the motion check's own tracks (MotionConfig.relief_source "motion"):
+    the corners it followed from the first frame that start inside its face region (the guide
+    oval), chained interval to interval by their numbers (VideoMotion.track_ids), at
+    `relief_frames` frames spread over the clip. It costs no tracking of its own; those tracks
+    are fewer on the face and not checked both ways (docs/MOTION.md "The cue on the motion
+    check's tracks"). `first`: the first frame, grey at the tracked size, for a picture."""
+    t = np.concatenate([vm.t0_ms[:1], vm.t1_ms])
+    want = np.linspace(t[0], t[-1], min(cfg.relief_frames, len(t)))
+    pick = np.unique(np.searchsorted(t, want).clip(0, len(t) - 1))
+    blank = first if first is not None else np.zeros((vm.size[1], vm.size[0]), np.uint8)
+    ids0 = vm.track_ids[0] if vm.track_ids else np.zeros(0, np.int64)
+    if len(pick) < 3 or len(ids0) == 0:
+        return ReliefTracks(blank, np.zeros((0, 0, 2)), -1, Relief(float("nan"), 0, len(pick)))
+    cx, cy, rx, ry = vm.oval
+    a0 = vm.tracks[0][0]
+    inside = ((a0[:, 0] + 0.5 - cx) / rx) ** 2 + ((a0[:, 1] + 0.5 - cy) / ry) ** 2 <= 1.0
+    face_ids = ids0[inside]
+    col = np.full(int(max(int(i.max(initial=-1)) for i in vm.track_ids)) + 1, -1)
+    col[face_ids] = np.arange(len(face_ids))
+    pos = np.full((len(t), len(face_ids), 2), np.nan)
+    for i, ((a, b), ids) in enumerate(zip(vm.tracks, vm.track_ids, strict=True)):
+        c = col[ids]
+        on = c >= 0
+        pos[i, c[on]] = a[on]
+        pos[i + 1, c[on]] = b[on]
+    return _misfit(blank, pos[pick], float(vm.size[0]), len(pick), cfg)

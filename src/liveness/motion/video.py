@@ -7,7 +7,7 @@ rotation. Axes: ../shared/CONTRACT.md (u along −x, v along −y, optical axis 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -70,6 +70,9 @@ class VideoMotion:
     size: tuple[int, int]  # tracked (width, height)
     oval: tuple[float, float, float, float]  # face region (cx, cy, rx, ry), tracked pixels
     tracks: list[tuple[np.ndarray, np.ndarray]]  # per interval: points (P, 2) before, after
+    # per interval: each of those points' track (P,) int: the same number in the next interval
+    # is the same corner followed on (liveness.motion.relief measures the face's flatness on it)
+    track_ids: list[np.ndarray] = field(default_factory=list)
 
 
 def fit_rotations(
@@ -173,11 +176,20 @@ def video_motion(
     crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.02)
     min_dist = max(3, round(min(gw, gh) / 24))
     kept = np.zeros((0, 1, 2), np.float32)  # tracks alive at the start of the next interval
+    kept_ids = np.zeros(0, np.int64)  # and their numbers
+    next_id = 0
+    ids: list[np.ndarray] = []
     w0s = []
     for i in range(k):
         tracks.append((np.zeros((0, 2)), np.zeros((0, 2))))
+        ids.append(np.zeros(0, np.int64))
         p0 = _top_up(grays[i], kept, cfg, min_dist)
+        if p0 is not None:  # new corners come after the kept ones (_top_up): new numbers
+            n_new = len(p0) - len(kept)
+            p0_ids = np.concatenate([kept_ids, next_id + np.arange(n_new)])
+            next_id += n_new
         kept = np.zeros((0, 1, 2), np.float32)
+        kept_ids = np.zeros(0, np.int64)
         if p0 is None or len(p0) < cfg.min_points:
             continue
         p1, st, err = track(grays[i], grays[i + 1], p0, None, winSize=win, maxLevel=cfg.lk_levels,
@@ -186,7 +198,9 @@ def video_motion(
         a, b = p0.reshape(-1, 2)[ok].astype(np.float64), p1.reshape(-1, 2)[ok].astype(np.float64)
         on = (b[:, 0] >= 0) & (b[:, 1] >= 0) & (b[:, 0] < gw) & (b[:, 1] < gh)
         kept = p1[ok][on].reshape(-1, 1, 2)  # still in the next frame: tracked from there
+        kept_ids = p0_ids[ok][on]
         tracks[-1] = (a, b)
+        ids[-1] = p0_ids[ok]
         w0s.append(1.0 / (1.0 + err.ravel()[ok].astype(np.float64) / 8.0))
     # All intervals' points at once: starts a, ends b (N, 2); segment 2i is interval i's room,
     # 2i + 1 its face region.
@@ -199,4 +213,6 @@ def video_motion(
     delta, c = fit_rotations(rotation_jacobian(u, v, gw, gh, f), b - a, w0, seg, 2 * k, cfg)
     rot, rot_face, conf, conf_face = delta[0::2], delta[1::2], c[0::2], c[1::2]
     t = np.asarray(t_ms, np.float64)
-    return VideoMotion(t[:-1], t[1:], rot, conf, rot_face, conf_face, f, (gw, gh), oval, tracks)
+    return VideoMotion(
+        t[:-1], t[1:], rot, conf, rot_face, conf_face, f, (gw, gh), oval, tracks, ids
+    )
