@@ -73,17 +73,17 @@ def test_a_ball_is_not_flat_and_a_plane_is(seed: int) -> None:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_motion_checks_tracks_tell_a_ball_from_a_plane(seed: int) -> None:
     """relief_source "motion": the same question on the corners the motion check followed from
-    the first frame inside the guide oval (VideoMotion.track_ids chains them), no tracking of
-    its own. Fewer points reach the face (13–18 of its 60 over the whole frame, against 40 of
-    the cue's own) and the ball's relief reads lower, but a plane and a turn in place stay
-    flat. Measured (seeds 0–2): ball 0.14–0.76 %, plane 0.03–0.06 %, turn 0.04–0.05 %."""
+    the first frame, over the whole frame (VideoMotion.track_ids chains them), no tracking of
+    its own. The ball stands 1.2 m before the rig's wall, so the arc shows its relief and the
+    wall's parallax; a plane filling the frame and a turn in place stay flat. Measured (seeds
+    0–2): ball 0.50–3.30 % on 49–58 points, plane 0.07–0.08 %, turn 0.08–0.09 %."""
     got = {}
     for name, kw in (("ball", {}), ("plane", {"flat": True}), ("turn", {"arc_m": 0.0})):
         frames, t = rig.ball_capture(seed, **{"arc_m": 0.3, "radius_m": 0.12, **kw})
         got[name] = motion_relief(video_motion(frames, t, CFG), CFG).relief
         assert got[name].measured and got[name].points >= CFG.relief_min_points
     assert got["plane"].misfit_pct < 0.1 and got["turn"].misfit_pct < 0.1
-    assert got["ball"].misfit_pct > 2 * max(got["plane"].misfit_pct, got["turn"].misfit_pct)
+    assert got["ball"].misfit_pct > 4 * max(got["plane"].misfit_pct, got["turn"].misfit_pct)
 
 
 def test_track_ids_follow_one_corner_from_interval_to_interval() -> None:

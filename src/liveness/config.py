@@ -195,12 +195,12 @@ class MotionConfig:
     # put their face (a small face there comes with the room around it, whose parallax a
     # frame-filling print lacks: docs/MOTION.md "A flat capture refused").
     relief_region: str = "box"
-    # Which tracks the cue is measured on: "own", its own (relief_corners corners followed over
-    # relief_frames frames, checked there and back; ~4–9 ms a check in the service); "motion",
-    # the motion check's (the corners it followed from the first frame inside its face region,
-    # the guide oval: no tracking of its own, ~1 ms; with sensors only, since the motion check
-    # runs only then; relief_region does not apply). docs/MOTION.md "The cue on the motion
-    # check's tracks".
+    # Which tracks the cue is measured on: "own", its own (relief_corners corners of the face
+    # region followed over relief_frames frames, checked there and back; ~7 ms a check);
+    # "motion", the motion check's (every corner it followed from the first frame, over the
+    # whole frame: no tracking of its own, ~1 ms; with sensors only, since the motion check
+    # runs only then; relief_region and relief_side do not apply). docs/MOTION.md "The cue on
+    # the motion check's tracks".
     relief_source: str = "own"
     irls_iters: int = 4
     robust_px: float = 0.5  # Cauchy scale of the flow residual, px at the tracked size

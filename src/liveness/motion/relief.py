@@ -94,7 +94,8 @@ def homography_residuals(a: np.ndarray, b: np.ndarray, ok: np.ndarray) -> np.nda
         # Each correspondence gives two rows of A h = 0 (h: the 9 entries of H, row-major).
         r1 = np.concatenate([xa, z, -xb[..., :1] * xa], 2)  # (K, P, 9)
         r2 = np.concatenate([z, xa, -xb[..., 1:2] * xa], 2)
-        ata = np.einsum("kp,kpi,kpj->kij", wt, r1, r1) + np.einsum("kp,kpi,kpj->kij", wt, r2, r2)
+        ata = (r1 * wt[..., None]).transpose(0, 2, 1) @ r1  # (K, 9, 9): Σ_p wt r1ᵀ r1, r2 alike
+        ata += (r2 * wt[..., None]).transpose(0, 2, 1) @ r2
         h = np.linalg.eigh(ata)[1][:, :, 0].reshape(-1, 3, 3)  # the smallest eigenvalue's
         return np.linalg.inv(tb) @ h @ ta
 
@@ -227,17 +228,18 @@ def relief_tracks(
     else:
         oval = guide_oval(gw, gh)
     pos = track_face(grays, oval, cfg)
-    return _misfit(grays[0], pos, width, len(pick), cfg)
+    return _misfit(grays[0], pos, width, len(pick), cfg.relief_min_points)
 
 
 def _misfit(
-    first: np.ndarray, pos: np.ndarray, width: float, frames: int, cfg: MotionConfig
+    first: np.ndarray, pos: np.ndarray, width: float, frames: int, min_points: int
 ) -> ReliefTracks:
     """The cue from tracks pos (F, P, 2) over F picked frames (NaN where lost), first → later
-    homographies; `width` the frame's width in pos's pixels."""
+    homographies, each fitted where at least `min_points` tracks reached; `width` the frame's
+    width in pos's pixels."""
     later = pos[2:]  # the first step alone shows too little motion
     ok = np.isfinite(later[..., 0]) & np.isfinite(pos[:1, :, 0])
-    ok &= ok.sum(1, keepdims=True) >= max(MIN_POINTS, cfg.relief_min_points)
+    ok &= ok.sum(1, keepdims=True) >= max(MIN_POINTS, min_points)
     if pos.shape[1] == 0 or not ok.any():
         return ReliefTracks(first, pos, -1, Relief(float("nan"), 0, frames))
     m = 100.0 * homography_misfits(np.nan_to_num(pos[0]), np.nan_to_num(later), ok) / width
@@ -249,10 +251,11 @@ def motion_relief(
     vm: VideoMotion, cfg: MotionConfig, first: np.ndarray | None = None
 ) -> ReliefTracks:
     """The cue measured on the motion check's own tracks (MotionConfig.relief_source "motion"):
-    the corners it followed from the first frame that start inside its face region (the guide
-    oval), chained interval to interval by their numbers (VideoMotion.track_ids), at
-    `relief_frames` frames spread over the clip. It costs no tracking of its own; those tracks
-    are fewer on the face and not checked both ways (docs/MOTION.md "The cue on the motion
+    every corner it followed from the first frame, over the whole frame, chained interval to
+    interval by their numbers (VideoMotion.track_ids), at `relief_frames` frames spread over
+    the clip. No tracking of its own. The whole frame, not the face region: the motion check
+    spreads its corners over the frame, and a print or a screen that fills the frame is one
+    plane there too, while a face before a room is not (docs/MOTION.md "The cue on the motion
     check's tracks"). `first`: the first frame, grey at the tracked size, for a picture."""
     t = np.concatenate([vm.t0_ms[:1], vm.t1_ms])
     want = np.linspace(t[0], t[-1], min(cfg.relief_frames, len(t)))
@@ -261,16 +264,12 @@ def motion_relief(
     ids0 = vm.track_ids[0] if vm.track_ids else np.zeros(0, np.int64)
     if len(pick) < 3 or len(ids0) == 0:
         return ReliefTracks(blank, np.zeros((0, 0, 2)), -1, Relief(float("nan"), 0, len(pick)))
-    cx, cy, rx, ry = vm.oval
-    a0 = vm.tracks[0][0]
-    inside = ((a0[:, 0] + 0.5 - cx) / rx) ** 2 + ((a0[:, 1] + 0.5 - cy) / ry) ** 2 <= 1.0
-    face_ids = ids0[inside]
-    col = np.full(int(max(int(i.max(initial=-1)) for i in vm.track_ids)) + 1, -1)
-    col[face_ids] = np.arange(len(face_ids))
-    pos = np.full((len(t), len(face_ids), 2), np.nan)
+    col = np.full(max(int(i.max(initial=-1)) for i in vm.track_ids) + 1, -1)  # id -> column
+    col[ids0] = np.arange(len(ids0))
+    pos = np.full((len(t), len(ids0), 2), np.nan)  # (T, P, 2): NaN before and after a track
     for i, ((a, b), ids) in enumerate(zip(vm.tracks, vm.track_ids, strict=True)):
         c = col[ids]
         on = c >= 0
         pos[i, c[on]] = a[on]
         pos[i + 1, c[on]] = b[on]
-    return _misfit(blank, pos[pick], float(vm.size[0]), len(pick), cfg)
+    return _misfit(blank, pos[pick], float(vm.size[0]), len(pick), cfg.relief_min_points)
