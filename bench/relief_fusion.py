@@ -69,7 +69,10 @@ def scored_set(
     predictor.config = dataclasses.replace(
         c,
         motion=dataclasses.replace(
-            c.motion, relief_side=side, relief_surround=surround, relief_region=region,
+            c.motion,
+            relief_side=side,
+            relief_surround=surround,
+            relief_region=region,
             relief_source=source,
         ),
     )
