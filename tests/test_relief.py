@@ -210,3 +210,20 @@ def test_motion_command_plots_the_cue(tiny_dataset: Path, tmp_path: Path) -> Non
     blank = relief_tracks(np.full((6, 64, 48, 3), 90, np.uint8), np.arange(6) * 70.0, CFG)
     assert blank.best == -1 and not blank.relief.measured
     assert plot_relief(blank, tmp_path / "blank.png").stat().st_size > 1000
+
+
+def test_the_whole_frame_cue_says_what_it_measured_and_is_drawn(tmp_path: Path) -> None:
+    """The cue on the motion check's tracks is the scene's, not the face's: its words, its
+    `region` and its picture (the tracks over the first frame at the tracked size) say so."""
+    from liveness.motion import gray_frames, plot_relief
+
+    frames, t = rig.ball_capture(0, arc_m=0.3, radius_m=0.12)
+    vm = video_motion(frames, t, CFG)
+    tr = motion_relief(vm, CFG, gray_frames(frames[:1], CFG.max_side)[0][0])
+    assert tr.first.shape == (vm.size[1], vm.size[0]) and tr.best > 0
+    assert tr.relief.region == "frame" and tr.relief.to_dict()["region"] == "frame"
+    assert "scene" in tr.relief.words() and "motion check" in tr.relief.words()
+    assert plot_relief(tr, tmp_path / "frame.png").stat().st_size > 5000
+    still = video_motion(np.full((6, 64, 48, 3), 90, np.uint8), np.arange(6) * 70.0, CFG)
+    assert not motion_relief(still, CFG).relief.measured
+    assert "scene" in motion_relief(still, CFG).relief.words()

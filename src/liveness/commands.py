@@ -122,7 +122,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_motion(args: argparse.Namespace) -> int:
     from liveness.clip import read_clip
     from liveness.decision import clip_hfov
-    from liveness.motion import agreement, plot_agreement, plot_relief, relief_tracks
+    from liveness.motion import (
+        agreement,
+        gray_frames,
+        motion_relief,
+        plot_agreement,
+        plot_relief,
+        relief_tracks,
+    )
     from liveness.predict import load_predictor
 
     # The model's own motion settings and each clip's field of view, as `liveness predict`
@@ -135,9 +142,15 @@ def cmd_motion(args: argparse.Namespace) -> int:
         if args.plot:
             out = Path(args.plot) / f"{Path(path).name}_motion.png"
             plot_agreement(vm, clip.imu, a, out, title=str(path))
-            # The face-flatness cue on the guide oval (no face detector here).
+            # The flatness cue as the model measures it: on the motion check's tracks, or on
+            # its own tracks of the guide oval (no face detector here).
             flat = Path(args.plot) / f"{Path(path).name}_relief.png"
-            plot_relief(relief_tracks(clip.frames, clip.frame_t_ms, cfg), flat, title=str(path))
+            if cfg.relief_source == "motion":
+                first = gray_frames(clip.frames[:1], cfg.max_side)[0][0]
+                cue = motion_relief(vm, cfg, first)
+            else:
+                cue = relief_tracks(clip.frames, clip.frame_t_ms, cfg)
+            plot_relief(cue, flat, title=str(path))
             print(f"wrote {out} and {flat}")
     return 0
 

@@ -174,15 +174,20 @@ SCHEMAS: dict[str, Any] = {
                 "description": "whether the face moves like a plane (a print, a screen) or like "
                 "a 3-D face (liveness.motion.relief); present when the model's fusion or its "
                 "flatness gate uses it",
-                "required": ["misfit_pct", "points", "frames", "summary"],
+                "required": ["misfit_pct", "points", "frames", "region", "summary"],
                 "properties": {
                     "misfit_pct": {
                         "type": ["number", "null"],
-                        "description": "the face points' largest median misfit to one "
+                        "description": "the tracked points' largest median misfit to one "
                         "homography, % of the frame's width; null when not measurable",
                     },
                     "points": {"type": "integer", "minimum": 0},
                     "frames": {"type": "integer", "minimum": 0},
+                    "region": {
+                        "enum": ["face", "frame"],
+                        "description": "face: the face region's own tracks; frame: the motion "
+                        "check's tracks over the whole frame (MotionConfig.relief_source)",
+                    },
                     "summary": STR,
                 },
             },

@@ -231,7 +231,8 @@ function showResult(r) {
     ["Challenge", ch.detail],
     ["Model score", isNum(r.model_score) ? fmt(r.model_score) : ""],
     ...motionDetails(r.motion ?? null),
-    ["Face depth", r.relief?.summary ?? ""], // the face-flatness cue, when the model uses it
+    // The flatness cue, when the model uses it: on the face's own tracks or the whole frame's.
+    [r.relief?.region === "frame" ? "Scene depth" : "Face depth", r.relief?.summary ?? ""],
     ["Session", r.session_id],
     ["Model", r.model ? `${r.model.version} (${r.model.backend}, ${String(r.model.sha256).slice(0, 12)}…)` : ""],
     ["Server time", r.server_time],
