@@ -9,7 +9,9 @@ coarse to fine beyond the genuine range), interleaved in the same run for a rati
 the face-flatness cue (liveness.motion.relief), which a model calibrated with it adds to every
 check, with or without sensors: on the guide oval, and on the face check's box tracked in the
 whole frame (relief_side 0), in a crop around it (relief_side 160), and in the crop on the face
-and its surroundings (relief_surround 2).
+and its surroundings (relief_surround 2); and the cue read off the motion check's own tracks
+over the whole frame (relief_source "motion", liveness.motion.motion_relief: no tracking of its
+own).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 
 from liveness.config import MotionConfig, SynthConfig
 from liveness.face import default_detector
-from liveness.motion import compare, relief, video_motion
+from liveness.motion import compare, motion_relief, relief, video_motion
 from liveness.synth.atlas import sample_atlas
 from liveness.synth.clipgen import render_clip
 from liveness.synth.spec import ClipSpec
@@ -52,6 +54,7 @@ def main() -> None:
         "relief, face box, whole frame": [[], []],
         "relief, face box, crop": [[], []],
         "relief, face box and surroundings, crop": [[], []],
+        "relief on the motion check's tracks": [[], []],
     }
     for _ in range(args.repeats):
         w0, c0 = time.perf_counter(), time.process_time()
@@ -83,6 +86,10 @@ def main() -> None:
         w7, c7 = time.perf_counter(), time.process_time()
         rows["relief, face box and surroundings, crop"][0].append(1000 * (w7 - w6))
         rows["relief, face box and surroundings, crop"][1].append(1000 * (c7 - c6))
+        motion_relief(vm, mc)
+        w8, c8 = time.perf_counter(), time.process_time()
+        rows["relief on the motion check's tracks"][0].append(1000 * (w8 - w7))
+        rows["relief on the motion check's tracks"][1].append(1000 * (c8 - c7))
     track, comp = rows["track + fit"], rows["compare"]
     rows["total"] = [[a + b for a, b in zip(track[j], comp[j], strict=True)] for j in (0, 1)]
     rel = rows["relief"]

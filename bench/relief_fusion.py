@@ -19,7 +19,9 @@ calibrate --flat-gate Q` sets it: the Q-quantile of the calibration set's genuin
 sensors): each model's fusion and threshold are fitted without the cue, then reported with the
 gate off and on; --variants adds the share accepted per attack variant. --relief-region oval
 measures the cue on the guide oval instead of the face check's box (docs/MOTION.md, "A flat
-capture refused"); with --plot the captures with sensors only, and the gate drawn:
+capture refused"), --relief-source motion on the motion check's own tracks over the whole frame
+("The cue on the motion check's tracks"); with --plot the captures with sensors only, and the
+gate drawn:
 
     python bench/relief_fusion.py --model src/liveness/models/default.pt --model runs/prev/wb.pt \
         --cal data/tc79:all --report data/tr3k:test --report data/sh85:all \
