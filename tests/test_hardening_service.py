@@ -347,13 +347,19 @@ def _children(pid: int) -> list[int]:
             for x in (task / "children").read_text().split()]  # fmt: skip
 
 
-def _cmdline(pid: int) -> bytes:
-    return Path(f"/proc/{pid}/cmdline").read_bytes()
+def _cmdline(pid: int) -> bytes | None:
+    """The process's command line; None once it has gone (a killed worker the master reaped
+    between listing its children and reading this)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
 
 
 def _workers(master: int) -> list[int]:
-    """gunicorn worker pids: the master's children but the front."""
-    return [p for p in _children(master) if b"liveness.server.front" not in _cmdline(p)]
+    """gunicorn worker pids: the master's live children but the front."""
+    cmds = {p: _cmdline(p) for p in _children(master)}
+    return [p for p, c in cmds.items() if c is not None and b"liveness.server.front" not in c]
 
 
 def _raw(base: str, data: bytes, timeout: float = 10.0) -> bytes:
@@ -463,7 +469,8 @@ def test_the_service_stops_when_its_front_dies(tmp_path: Path) -> None:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_ready(f"http://127.0.0.1:{port}", proc, log_path)
-            fronts = [p for p in _children(proc.pid) if b"liveness.server.front" in _cmdline(p)]
+            kids = {p: _cmdline(p) or b"" for p in _children(proc.pid)}
+            fronts = [p for p, c in kids.items() if b"liveness.server.front" in c]
             assert len(fronts) == 1, fronts
             os.kill(fronts[0], signal.SIGKILL)
             assert proc.wait(timeout=40) == 1, log_path.read_text()

@@ -140,6 +140,10 @@ class Predictor:
         pending: Future[tuple[Agreement | None, float]] | None = None
         if side is not None and clip.imu is not None:
             pending = side.submit(self._timed_motion, clip)
+        # The flatness cue on its own tracks needs only the frames and the face box: measured
+        # while the side thread still tracks the motion; on the motion check's tracks
+        # (MotionConfig.relief_source), once those are there.
+        own = self.config.motion.relief_source == "own"
         try:
             fc = self.check_face(clip)
             if fc is not None and faces is not None:
@@ -150,29 +154,23 @@ class Predictor:
             item = preprocess_clip(clip, self.config.preprocess, face_box=box)
             score = self._scores([item])
             t1 = time.perf_counter()
-            # The flatness cue on its own tracks needs only the frames and the face box: measured
-            # here while the side thread still tracks the motion; on the motion check's tracks,
-            # once those are there.
-            own = self.config.motion.relief_source == "own"
             flat = self.relief(clip, fc) if own else None
             t2 = time.perf_counter()
             motion, t_motion = pending.result() if pending is not None else self._timed_motion(clip)
             pending = None
-            t_cue = t2 - t1
-            if not own:
-                t4 = time.perf_counter()
-                flat = self.relief(clip, fc, motion)
-                t_cue = time.perf_counter() - t4
         finally:
             if pending is not None:  # a refusal or an error above: nothing left running
                 wait([pending])
         t3 = time.perf_counter()
+        if not own:
+            flat = self.relief(clip, fc, motion)
+        t4 = time.perf_counter()
         out = self._decided(score, [item], [motion], [flat])[0]
         if timing is not None:
             # "motion": the check's own time (on the side thread it overlaps "model"), plus
             # the flatness cue; "wait": how long the verdict waited for the motion check.
-            timing.update(model=t1 - t0 + time.perf_counter() - t3, motion=t_motion + t_cue,
-                          wait=t3 - t2 - (t_cue if not own else 0.0))  # fmt: skip
+            timing.update(model=t1 - t0 + time.perf_counter() - t4,
+                          motion=t_motion + (t2 - t1) + (t4 - t3), wait=t3 - t2)  # fmt: skip
         return out, motion
 
     def _timed_motion(self, clip: Clip) -> tuple[Agreement | None, float]:

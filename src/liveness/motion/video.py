@@ -71,7 +71,7 @@ class VideoMotion:
     oval: tuple[float, float, float, float]  # face region (cx, cy, rx, ry), tracked pixels
     tracks: list[tuple[np.ndarray, np.ndarray]]  # per interval: points (P, 2) before, after
     # per interval: each of those points' track (P,) int: the same number in the next interval
-    # is the same corner followed on (liveness.motion.relief measures the face's flatness on it)
+    # is the same corner followed on (liveness.motion.motion_relief: the scene's flatness)
     track_ids: list[np.ndarray] = field(default_factory=list)
 
 
