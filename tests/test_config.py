@@ -47,23 +47,22 @@ def test_lead_scale_must_be_known() -> None:
         MotionConfig(lead_scale="log")
 
 
-def test_relief_region_is_box_or_oval_and_older_files_keep_the_box() -> None:
-    assert MotionConfig().relief_region == "box"
-    saved = MotionConfig(relief_region="oval").to_dict()
-    assert MotionConfig.from_dict(saved).relief_region == "oval"
-    del saved["relief_region"]
-    assert MotionConfig.from_dict(saved).relief_region == "box"
-    with pytest.raises(ValueError, match="relief_region"):
-        MotionConfig(relief_region="face")
-
-
-def test_relief_source_is_own_or_motion_and_older_files_keep_their_own() -> None:
-    saved = MotionConfig(relief_source="motion").to_dict()
-    assert MotionConfig.from_dict(saved).relief_source == "motion"
-    del saved["relief_source"]
-    assert MotionConfig.from_dict(saved).relief_source == "own"
-    with pytest.raises(ValueError, match="relief_source"):
-        MotionConfig(relief_source="face")
+@pytest.mark.parametrize(
+    ("name", "default", "other"),
+    [("relief_region", "box", "oval"), ("relief_source", "own", "motion")],
+)
+def test_the_cues_settings_are_checked_and_older_files_keep_the_default(
+    name: str, default: str, other: str
+) -> None:
+    """relief_region box | oval, relief_source own | motion: round trip, a file written before
+    the field existed reads the default, anything else is a clear error."""
+    assert getattr(MotionConfig(), name) == default
+    saved = MotionConfig(**{name: other}).to_dict()
+    assert getattr(MotionConfig.from_dict(saved), name) == other
+    del saved[name]
+    assert getattr(MotionConfig.from_dict(saved), name) == default
+    with pytest.raises(ValueError, match=name):
+        MotionConfig(**{name: "face"})
 
 
 def test_files_written_before_the_face_cut_keep_the_central_square() -> None:
