@@ -26,6 +26,11 @@ gate drawn:
     python bench/relief_fusion.py --model src/liveness/models/default.pt --model runs/prev/wb.pt \
         --cal data/tc79:all --report data/tr3k:test --report data/sh85:all \
         --relief-region oval --flat-gate 0.01 --variants --cache runs/s15/oval
+
+With --near-gate Q (implies --relief-source motion) the cue gates only together with the room's
+depth, as `liveness calibrate --near-gate Q` sets it (FusionConfig.near_gate_per_m at
+calibrate.NEAR_PER_M, near_flat_pct the Q-quantile of the calibration set's genuine captures;
+docs/MOTION.md, "The scene at arm's length"), reported with the gate off and on.
 """
 
 from __future__ import annotations
@@ -39,7 +44,15 @@ from typing import Any
 import numpy as np
 
 from liveness import metrics
-from liveness.calibrate import collect, decided, fit_fusion, flat_level, pick_threshold
+from liveness.calibrate import (
+    NEAR_PER_M,
+    collect,
+    decided,
+    fit_fusion,
+    flat_level,
+    near_flat_level,
+    pick_threshold,
+)
 from liveness.config import RELIEF_REF_PCT, MotionConfig
 from liveness.predict import load_predictor
 
@@ -169,9 +182,13 @@ def main() -> None:
                     choices=("own", "motion"), help="MotionConfig.relief_source")  # fmt: skip
     ap.add_argument("--flat-gate", type=float, default=None, metavar="Q",
                     help="the gate at this genuine quantile instead of the fusion")  # fmt: skip
+    ap.add_argument("--near-gate", type=float, default=None, metavar="Q",
+                    help="the near-and-flat gate at this genuine quantile of the cue")  # fmt: skip
     ap.add_argument("--variants", action="store_true", help="also accepted per attack variant")
     ap.add_argument("--plot", default=None, help="PNG: the cue per species on each report set")
     args = ap.parse_args()
+    if args.near_gate is not None:
+        args.relief_source = "motion"
     cache = Path(args.cache) if args.cache else None
     cols = ["auc", "bpcer", *(f"apcer_{sp}" for sp in SPECIES), "acer"]
     print(
@@ -181,13 +198,17 @@ def main() -> None:
     table: dict[tuple[str, str], list[dict[str, float]]] = {}
     alone: dict[str, list[dict[str, float]]] = {}
     per_variant: list[str] = []
-    labels = ("without", "gate" if args.flat_gate is not None else "with")
+    gating = "near" if args.near_gate is not None else "gate" if args.flat_gate is not None else ""
+    labels = ("without", gating or "with")
     for model in args.model:
         how = (cache, args.relief_side, args.relief_surround, args.relief_region,
                args.relief_source)  # fmt: skip
         cal = scored_set(model, args.cal, *how)
         reports = {spec: scored_set(model, spec, *how) for spec in args.report}
         cfg = load_predictor(model, check_face=False).config
+        cfg = dataclasses.replace(
+            cfg, motion=dataclasses.replace(cfg.motion, relief_source=args.relief_source)
+        )
         base = fit_fusion(cal, motion_gate=True, relief=False)
         t, _ = pick_threshold(decided(cal, dataclasses.replace(cfg, fusion=base)),
                               cal["is_live"], cal["attack"], "bpcer", args.bpcer)  # fmt: skip
@@ -195,6 +216,12 @@ def main() -> None:
             fusion, thr = base, t
             if label == "gate":
                 fusion = dataclasses.replace(base, flat_gate_pct=flat_level(cal, args.flat_gate))
+            elif label == "near":
+                fusion = dataclasses.replace(
+                    base,
+                    near_gate_per_m=NEAR_PER_M,
+                    near_flat_pct=near_flat_level(cal, args.near_gate),
+                )
             elif label == "with":
                 fusion = fit_fusion(cal, motion_gate=True, relief=True)
                 c = dataclasses.replace(cfg, fusion=fusion)
@@ -213,7 +240,8 @@ def main() -> None:
                         f"{k} {v}" for k, v in got.items()))  # fmt: skip
             print(f"| {Path(model).stem} | {label} | threshold {thr:.4f} "
                   f"| w_relief {fusion.w_relief:.3f} | flat_gate_pct "
-                  f"{fusion.flat_gate_pct:.3f} | | | | |")  # fmt: skip
+                  f"{fusion.flat_gate_pct:.3f} | near_flat_pct {fusion.near_flat_pct:.3f} "
+                  "| | | |")  # fmt: skip
         for spec, sc in reports.items():
             alone.setdefault(spec, []).append(cue_alone(sc))
         if args.plot and model == args.model[0]:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from liveness.calibrate import (
+    NEAR_PER_M,
     fit_fusion,
     flat_level,
     motion_settings,
@@ -260,6 +261,12 @@ def test_calibrate_command_pools_datasets_and_writes_the_file(tmp_path: Path) ->
     assert cfg.fusion.flat_gate_pct > 0 and cfg.fusion.w_relief == 0.0
     assert cfg.motion.relief_region == "oval"
     assert main([*args, "--motion", "relief_region=face"]) == 2
+    # The near-and-flat gate: the cue on the motion check's tracks, its level from the
+    # genuine captures, the room's level the physical one.
+    assert main([*args, "--near-gate", "0.05"]) == 0
+    cfg = load_predictor(model, check_face=False).config
+    assert cfg.fusion.near_gate_per_m == NEAR_PER_M and cfg.fusion.near_flat_pct > 0
+    assert cfg.motion.relief_source == "motion"
 
 
 def test_flat_level_is_the_quantile_of_genuine_captures_with_sensors() -> None:

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from liveness.config import FusionConfig, LivenessConfig
-from liveness.decision import clip_relief, decide, flat_gated, fused_score, gated
+from liveness.decision import (
+    clip_relief,
+    decide,
+    flat_gated,
+    fused_score,
+    gated,
+    near_flat_gated,
+)
 from liveness.motion import Agreement, Relief
 
 
@@ -145,6 +152,35 @@ def test_flat_gate_refuses_a_scene_that_moved_as_one_plane_with_sensors_only() -
     assert FusionConfig.from_dict(fusion.to_dict()) == fusion
     assert FusionConfig.from_dict({"w_relief": 1.0}).flat_gate_pct == 0.0  # older files: off
     assert fusion.uses_relief and not FusionConfig().uses_relief
+
+
+def test_near_flat_gate_refuses_a_flat_scene_at_arms_length_only() -> None:
+    """near_gate_per_m: with sensors, a capture whose room reads near (room_per_m at or above
+    the level) and whose scene moved as one plane (cue below near_flat_pct) is refused as
+    "scene_flat", whatever the network says; a near room that is not flat (a body filling the
+    view), a flat scene that is far (a bare wall behind), an unmeasured room (a turn in place),
+    an unmeasured cue or no sensors are not; off (0) it never refuses; the file keeps it."""
+    from liveness.config import MotionConfig
+
+    fusion = FusionConfig(motion_gate=True, near_gate_per_m=1.4, near_flat_pct=0.6)
+    cfg = dataclasses.replace(CFG, fusion=fusion, motion=MotionConfig(relief_source="motion"))
+    near, far, unmeasured = agreement(), agreement(), agreement()
+    near.room_per_m, far.room_per_m = 2.5, 0.5
+    flat, deep = Relief(0.3, 30, 12, "frame"), Relief(2.0, 30, 12, "frame")
+    d = decide(0.999, True, near, cfg, flat)
+    assert not d.live and d.refused == "scene_flat" and d.score == 0.0
+    assert d.reasons[0]["code"] == "scene_flat" and "0.40 m away" in d.reasons[0]["message"]
+    assert d.to_dict()["motion"]["room_per_m"] == 2.5
+    for a, r in ((near, deep), (far, flat), (unmeasured, flat), (near, None)):
+        assert decide(0.999, True, a, cfg, r).live
+        assert not near_flat_gated(a, r, fusion)
+    assert decide(0.999, False, None, cfg, flat).live
+    assert near_flat_gated(near, Relief(0.59, 30, 12, "frame"), fusion)
+    assert not near_flat_gated(near, flat, FusionConfig())
+    assert FusionConfig.from_dict(fusion.to_dict()) == fusion and fusion.uses_relief
+    assert FusionConfig.from_dict({}).near_gate_per_m == 0.0  # older files: off
+    with pytest.raises(ValueError, match="relief_source"):  # the cue on the motion tracks only
+        dataclasses.replace(CFG, fusion=fusion)
 
 
 def test_relief_region_oval_ignores_the_face_box(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -311,6 +311,25 @@ def test_arc_about_a_point_behind_the_face_agrees_through_parallax() -> None:
     assert refused >= 3
 
 
+@pytest.mark.parametrize("plane_m", [0.22, 0.4, 1.0, 2.5])
+def test_the_rooms_depth_from_the_phones_translation(plane_m: float) -> None:
+    """room_per_m, the room's inverse depth with its turn taken as the gyro's: on the arc rig
+    (one textured plane filling the view, as a print held before the phone) it is within
+    −35 %/+10 % of 1/plane_m for two moves, so a plane at arm's length (≤ 0.4 m) reads above
+    the near-and-flat gate's level and one 1 m or more away below it; turning in place (no
+    translation) leaves it unmeasured (NaN), not noise over nothing."""
+    from liveness.calibrate import NEAR_PER_M
+
+    for seed in (20, 23):
+        frames, ft, imu = capture(seed, arc_m=0.3, plane_m=plane_m)
+        a, _ = agreement(frames, ft, imu, CFG, hfov_deg=HFOV)
+        assert 0.65 / plane_m < a.room_per_m < 1.1 / plane_m, (seed, a.room_per_m)
+        assert (a.room_per_m >= NEAR_PER_M) == (plane_m <= 0.4)
+    frames, ft, imu = capture(20)
+    a, _ = agreement(frames, ft, imu, CFG, hfov_deg=HFOV)
+    assert a.status == "agrees" and np.isnan(a.room_per_m)
+
+
 @pytest.mark.parametrize("shift_ms", [-300.0, -150.0, 150.0, 300.0])
 def test_arc_with_shifted_imu_disagrees(shift_ms: float) -> None:
     """The depth fitted per capture does not let a shifted recording line up."""

@@ -141,6 +141,22 @@ def flat_level(scored: dict[str, Any], quantile: float) -> float:
     return float(np.quantile(np.asarray(vals, float), quantile))
 
 
+# The near-and-flat gate's room level (1/m): a room nearer than ~0.7 m. Rooms behind a selfie's
+# face sit 1–4 m away (0.25–1 /m; the training preset's walls 0.8–3.4 m from the camera); a print
+# or a screen filling the view sits at the face's distance, 0.25–0.5 m (2–4 /m). Between them,
+# so neither the fitted depth's noise nor a near wall alone decides (docs/MOTION.md, "The scene
+# at arm's length").
+NEAR_PER_M = 1.4
+
+
+def near_flat_level(scored: dict[str, Any], quantile: float) -> float:
+    """FusionConfig.near_flat_pct: the `quantile` of the flatness cue on the motion check's
+    tracks over the genuine captures with sensors where it was measured. The gate refuses only
+    those below it whose room is also near (NEAR_PER_M), so far fewer than that share of them.
+    """
+    return flat_level(scored, quantile)
+
+
 def fit_fusion(
     scored: dict[str, Any],
     l2: float = 1e-2,
@@ -280,6 +296,7 @@ def calibrate(
     relief: bool = False,
     motion: dict[str, Any] | None = None,
     flat_gate: float | None = None,
+    near_gate: float | None = None,
 ) -> dict[str, Any]:
     """Fit the fusion and the threshold on `split` and write them into `model_file`; `target`
     is the APCER or BPCER the `apcer` / `bpcer` rule holds on that split; `motion_gate`: see
@@ -293,13 +310,19 @@ def calibrate(
     the file's motion check changes, so its fusion and threshold are fitted anew;
     `flat_gate`: with sensors, refuse captures whose cue is below this quantile of the genuine
     ones' (FusionConfig.flat_gate_pct; set after the threshold is picked, so its refusals come
-    on top of the rule's; docs/MOTION.md "A flat capture refused")."""
+    on top of the rule's; docs/MOTION.md "A flat capture refused");
+    `near_gate`: with sensors, refuse captures whose room reads nearer than NEAR_PER_M and whose
+    flatness cue on the motion check's tracks is below this quantile of the genuine ones'
+    (FusionConfig.near_gate_per_m, near_flat_pct; sets MotionConfig.relief_source "motion";
+    also after the threshold; docs/MOTION.md "The scene at arm's length")."""
     from liveness.predict import load_predictor
 
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}")
     predictor = load_predictor(model_file)
-    measure = bool(relief and fuse) or flat_gate is not None
+    if near_gate is not None:
+        motion = {**(motion or {}), "relief_source": "motion"}
+    measure = bool(relief and fuse) or flat_gate is not None or near_gate is not None
     if measure and "relief_side" not in (motion or {}):
         # The cue is fitted anew: measured as this version measures it (a file written before
         # the face crop carries relief_side 0), unless `motion` says otherwise.
@@ -322,6 +345,11 @@ def calibrate(
     if flat_gate is not None:
         gate = flat_level(scored, flat_gate)
         cfg = dataclasses.replace(cfg, fusion=dataclasses.replace(fusion, flat_gate_pct=gate))
+        s = decided(scored, cfg)
+    if near_gate is not None:
+        near = dataclasses.replace(cfg.fusion, near_gate_per_m=NEAR_PER_M,
+                                   near_flat_pct=near_flat_level(scored, near_gate))  # fmt: skip
+        cfg = dataclasses.replace(cfg, fusion=near)
         s = decided(scored, cfg)
     write_config(model_file, cfg)
     summary = metrics.summarize(s, scored["is_live"], scored["attack"], t)

@@ -148,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--flat-gate", type=float, default=None, metavar="Q",
                    help="with sensors, refuse a capture whose scene moved as one plane: below the "
                    "Q-quantile of genuine captures' flatness cue (0: their smallest)")  # fmt: skip
+    c.add_argument("--near-gate", type=float, default=None, metavar="Q",
+                   help="with sensors, refuse a capture whose room reads as near as a print held "
+                   "before the phone and whose scene moved as one plane: flatter than the "
+                   "Q-quantile of genuine captures' (docs/MOTION.md)")  # fmt: skip
     c.add_argument("--motion", action="append", default=[], metavar="FIELD=VALUE",
                    help="change a motion-check setting (MotionConfig) first, e.g. lead_weight=4; "
                    "written into the file with the fusion and threshold (repeatable)")  # fmt: skip

@@ -250,6 +250,9 @@ class MotionConfig:
     parallax_excuse: float = 0.5
     translation: bool = True  # model the camera's translation (accelerometer) seen as parallax
     max_parallax_per_m: float = 12.0  # 1/depth at most: nothing the camera tracks is nearer 8 cm
+    # The room's depth (Agreement.room_per_m) is read only when the phone moved at least this
+    # much per frame interval (RMS, mm): a hand-held arc moves it 2–4 mm, a turn in place ~0.
+    near_min_mm: float = 0.3
 
     def __post_init__(self) -> None:
         if self.lead_scale not in ("r", "z"):
@@ -328,11 +331,21 @@ class FusionConfig:
     # Captures without sensors are not gated (a webcam on a desk does not move around the
     # face). 0: off (models calibrated before it).
     flat_gate_pct: float = 0.0
+    # The near-and-flat gate: with sensors, a capture the motion policy let through whose room
+    # reads as near as a print held before the phone (Agreement.room_per_m ≥ near_gate_per_m:
+    # the room's inverse depth, 1/m, from the accelerometer's translation) and whose scene
+    # moved as one plane (the flatness cue on the motion check's tracks below near_flat_pct)
+    # is refused ("scene_flat"): a print or a screen that fills the view. Either alone also
+    # describes some genuine captures (a flat, far scene; a body filling the view); both
+    # together a flat medium at arm's length (docs/MOTION.md "The scene at arm's length").
+    # `liveness calibrate --near-gate Q` sets them. 0: off (models calibrated before it).
+    near_gate_per_m: float = 0.0
+    near_flat_pct: float = 0.0
 
     @property
     def uses_relief(self) -> bool:
         """Whether a verdict needs the flatness cue (fused, gated or both)."""
-        return bool(self.w_relief or self.flat_gate_pct)
+        return bool(self.w_relief or self.flat_gate_pct or self.near_gate_per_m)
 
     def relief_term(self, misfit_pct: float | None) -> float:
         """The face's misfit to one plane (% of the width) as it enters the fusion: ≤ 0."""
@@ -366,6 +379,11 @@ class LivenessConfig:
     threshold_rule: str = "uncalibrated"
     motion: MotionConfig = field(default_factory=MotionConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
+
+    def __post_init__(self) -> None:
+        if self.fusion.near_gate_per_m > 0 and self.motion.relief_source != "motion":
+            raise ValueError("the near-and-flat gate reads the flatness cue off the motion "
+                             "check's tracks: it needs motion.relief_source 'motion'")  # fmt: skip
 
     def modalities(self, imu_present: bool) -> list[str]:
         """Which inputs a prediction actually used (reported with every score)."""

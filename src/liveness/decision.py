@@ -16,7 +16,10 @@ With or without sensors, a model calibrated with the face-flatness cue (`livenes
 --relief`) also fuses how far the face's motion is from one plane's (liveness.motion.relief: a
 print or a screen is flat, a face is not). With sensors, a model calibrated with the flatness
 gate (`--flat-gate`, FusionConfig.flat_gate_pct) refuses a capture the motion policy let
-through whose filmed scene moved as one plane ("face_flat"), whatever the network says.
+through whose filmed scene moved as one plane ("face_flat"), whatever the network says; with
+the near-and-flat gate (`--near-gate`, FusionConfig.near_gate_per_m), one whose scene moved as
+one plane and whose room sat at arm's length, as a print or a screen filling the view does
+("scene_flat").
 """
 
 from __future__ import annotations
@@ -92,6 +95,23 @@ def flat_gated(has_imu: bool, relief: Relief | None, fusion: FusionConfig) -> bo
         and relief is not None
         and relief.measured
         and relief.misfit_pct < fusion.flat_gate_pct
+    )
+
+
+def near_flat_gated(
+    agreement: Agreement | None, relief: Relief | None, fusion: FusionConfig
+) -> bool:
+    """Whether the near-and-flat gate refuses this capture (FusionConfig.near_gate_per_m):
+    its room was measured as near as a print held before the phone and its scene, measured
+    on the motion check's tracks, moved as one plane."""
+    return (
+        fusion.near_gate_per_m > 0
+        and agreement is not None
+        and bool(np.isfinite(agreement.room_per_m))
+        and agreement.room_per_m >= fusion.near_gate_per_m
+        and relief is not None
+        and relief.measured
+        and relief.misfit_pct < fusion.near_flat_pct
     )
 
 
@@ -192,6 +212,13 @@ def decide(
         reasons.append({"code": refused, "message": f"{relief.words()}; below {gate:.2f} %, "
                         "what a moving phone shows of a 3-D face, the scene moved as one plane "
                         "(a print or a screen)"})  # fmt: skip
+    if refused is None and has_imu and near_flat_gated(agreement, relief, cfg.fusion):
+        assert agreement is not None and relief is not None  # near_flat_gated checked both
+        refused = "scene_flat"
+        reasons.append({"code": refused, "message": (
+            f"{relief.words()}, and the room reads {1 / agreement.room_per_m:.2f} m away: "
+            "the whole scene sat at arm's length and moved as one plane (a print or a screen "
+            "filling the view)")})  # fmt: skip
     uses_relief = cfg.fusion.uses_relief and relief is not None
     r_pct = relief.misfit_pct if cfg.fusion.w_relief and relief is not None else None
     score = 0.0 if refused else fused_score(model_score, m_score, cfg.fusion, r_pct)

@@ -19,6 +19,7 @@ import numpy as np
 from liveness.config import MotionConfig
 from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
 from liveness.motion.offsets import search, streams
+from liveness.motion.parallax import translation_as_turn
 from liveness.motion.series import fisher_z, rms_deg_s, wsum
 from liveness.motion.video import VideoMotion, video_motion
 
@@ -43,6 +44,10 @@ class Agreement:
     findings: list[str]  # codes, see FINDINGS
     dropped: int = 0  # intervals set aside as tracking failures (cfg.outlier_factor)
     parallax_per_m: list[float] = field(default_factory=lambda: [0.0, 0.0])  # 1/depth: room, face
+    # The room's inverse depth (1/m) with its turn taken as the gyro's: how far the room
+    # region's motion beyond the phone's turn follows the phone's translation. NaN where not
+    # measured (too few room intervals, no translation); see room_inverse_depth.
+    room_per_m: float = float("nan")
     video: VideoMotion | None = field(default=None, repr=False)  # what it was measured on
 
     def words(self) -> str:
@@ -79,6 +84,7 @@ class Agreement:
             "findings": list(self.findings),
             "intervals_dropped": self.dropped,
             "parallax_per_m": [rnd(x, 2) for x in self.parallax_per_m],
+            "room_per_m": rnd(self.room_per_m, 2),
         }
 
 
@@ -277,7 +283,35 @@ def _compare(
                       float(c.r_fast[i]), gain, res, video_deg_s, gyro_deg_s, float(taus[j]),
                       float(s[j]), coverage, findings,
                       parallax_per_m=[float(x) for x in c.parallax[i]])  # fmt: skip
+    if disp is not None:
+        shift = gyro_over(disp[0], disp[1], vm.t0_ms + taus[i], vm.t1_ms + taus[i])
+        found.room_per_m = room_inverse_depth(rot, g_i, shift, wi * use_bg, cfg)
     return _Pass(found, resid, wi > 0, fast_ratio)
+
+
+def room_inverse_depth(
+    rot: np.ndarray, turn: np.ndarray, disp: np.ndarray, w: np.ndarray, cfg: MotionConfig
+) -> float:
+    """The room's inverse depth (1/m) from what its motion shows beyond the phone's turn.
+
+    rot (K, 3) the video's rotation per interval, turn (K, 3) the gyro's over the same
+    intervals, disp (K, 3) m the camera's displacement (accelerometer), w (K,) weights, 0 for
+    intervals not measured on the room. A translation t seen at depth Z looks like a turn of
+    (−t_y, t_x, 0)/Z (liveness.motion.parallax), so (rot − turn) on x and y ≈ shift/Z:
+    weighted least squares through 0, the gain pinned at 1 (the gyro is calibrated; the free
+    gain of the agreement's own fit trades with the depth when a hand arcs about the face).
+    A room 1–4 m away reads 0.25–1; a print or a screen that fills the view, everything at the
+    face's distance (0.25–0.5 m), 2–4. NaN with fewer than cfg.min_intervals room intervals
+    or when the phone moved less than cfg.near_min_mm per interval (RMS over them): a turn in
+    place shows no depth, and noise over nothing would read as any.
+    """
+    shift = translation_as_turn(disp)[:, :2]
+    use = w > 0
+    ss = float(np.sum(w[:, None] * shift**2))
+    rms_mm = 1000.0 * np.sqrt(ss / max(float(w.sum()), 1e-12))
+    if use.sum() < cfg.min_intervals or rms_mm < cfg.near_min_mm:
+        return float("nan")
+    return float(np.sum(w[:, None] * (rot - turn)[:, :2] * shift) / ss)
 
 
 def agreement(

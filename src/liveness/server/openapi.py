@@ -167,6 +167,12 @@ SCHEMAS: dict[str, Any] = {
                         "description": "fitted inverse depth (1/m) of the room and the face "
                         "region: how much of the phone's translation the video shows",
                     },
+                    "room_per_m": {
+                        "type": ["number", "null"],
+                        "description": "the room's inverse depth (1/m) with its turn taken as "
+                        "the gyro's: 0.25–1 for a room 1–4 m away, 2–4 for a print or a screen "
+                        "filling the view; null when not measured",
+                    },
                 },
             },
             "relief": {
@@ -217,6 +223,7 @@ SCHEMAS: dict[str, Any] = {
                                 "motion_disagrees",
                                 "score_below_threshold",
                                 "face_flat",
+                                "scene_flat",
                                 "challenge_not_followed",
                             ],
                         },

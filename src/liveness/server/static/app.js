@@ -184,7 +184,9 @@ function motionDetails(m) {
       (m.intervals_dropped > 0 ? `; ${m.intervals_dropped} lost interval(s) set aside` : "")],
     ["Parallax", Array.isArray(m.parallax_per_m)
       ? `room ${fmt(m.parallax_per_m[0], 1)} /m, face ${fmt(m.parallax_per_m[1], 1)} /m ` +
-        "(the phone's translation seen at depth)" : ""],
+        "(the phone's translation seen at depth)" +
+        (isNum(m.room_per_m) && m.room_per_m > 0
+          ? `; the room reads ${fmt(1 / m.room_per_m, 2)} m away` : "") : ""],
     ["Wide search", isNum(m.wide_offset_ms)
       ? `best at ${signed(m.wide_offset_ms)} ms (agreement ${fmt(m.wide_r, 2)} there)` : ""],
     ["Findings", Array.isArray(m.findings) ? m.findings.join(", ") : ""],
