@@ -157,10 +157,16 @@ def test_a_model_calibrated_with_the_flatness_cue_reports_it(
     direct, _ = pred.assess(Clip(frames, clip.frame_t_ms, clip.imu))
     assert body["relief"] == direct["relief"] and body["score"] == pytest.approx(direct["score"])
     codes = SCHEMAS["CheckResult"]["properties"]["reasons"]["items"]["properties"]["code"]["enum"]
-    assert "face_flat" in codes
-    # The served default does not use it: no field, nothing computed.
+    assert "face_flat" in codes and "scene_flat" in codes
+    # The served default measures it for its near-and-flat gate, on the motion check's tracks;
+    # a model whose fusion and gates do not use it answers without it.
     plain = make_app()
     answer = check(plain, new_session(plain)["session_id"], multipart(clip)).get_json()
+    assert answer["relief"]["region"] == "frame" and "room_per_m" in answer["motion"]
+    bare = dataclasses.replace(predictor.config.fusion, near_gate_per_m=0.0)
+    off = dataclasses.replace(predictor, config=dataclasses.replace(predictor.config, fusion=bare))
+    app_off = make_app(off)
+    answer = check(app_off, new_session(app_off)["session_id"], multipart(clip)).get_json()
     assert "relief" not in answer
 
 
