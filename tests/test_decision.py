@@ -183,6 +183,35 @@ def test_near_flat_gate_refuses_a_flat_scene_at_arms_length_only() -> None:
         dataclasses.replace(CFG, fusion=fusion)
 
 
+def test_the_near_gate_alone_reads_the_cue_only_where_the_room_is_near(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A model whose only use of the cue is the near-and-flat gate measures it only where the
+    room reads near (the verdict needs it nowhere else); forced (calibration) or with another
+    use of the cue, everywhere."""
+    from types import SimpleNamespace
+
+    from liveness import decision
+    from liveness.config import MotionConfig
+
+    got = Relief(0.2, 14, 12, "frame")
+    monkeypatch.setattr(decision, "motion_relief", lambda vm, c: SimpleNamespace(relief=got))
+    gate = FusionConfig(near_gate_per_m=1.4, near_flat_pct=0.6)
+    cfg = dataclasses.replace(CFG, fusion=gate, motion=MotionConfig(relief_source="motion"))
+    clip = SimpleNamespace(frames=None, frame_t_ms=None)
+    near_a, far_a = (
+        SimpleNamespace(video="vm", room_per_m=2.0),
+        SimpleNamespace(video="vm", room_per_m=0.5),
+    )
+    unmeasured = SimpleNamespace(video="vm", room_per_m=float("nan"))
+    assert clip_relief(clip, cfg, motion=near_a) is got  # type: ignore[arg-type]
+    assert clip_relief(clip, cfg, motion=far_a) is None  # type: ignore[arg-type]
+    assert clip_relief(clip, cfg, motion=unmeasured) is None  # type: ignore[arg-type]
+    assert clip_relief(clip, cfg, force=True, motion=far_a) is got  # type: ignore[arg-type]
+    both = dataclasses.replace(cfg, fusion=dataclasses.replace(gate, flat_gate_pct=0.3))
+    assert clip_relief(clip, both, motion=far_a) is got  # type: ignore[arg-type]
+
+
 def test_relief_region_oval_ignores_the_face_box(monkeypatch: pytest.MonkeyPatch) -> None:
     """With relief_region "box" the cue's tracks start on the face check's best box in the
     first frame; with "oval" on the guide oval (no box) whatever was found; and a model whose

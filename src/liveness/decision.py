@@ -74,12 +74,17 @@ def clip_relief(
     FaceCheck.faces) places the tracks on the best face in the first frame (a wide lens shows a
     small face in much room); without one, and always with "oval", on the guide oval. With
     MotionConfig.relief_source "motion" it is read off the motion check's tracks (`motion`,
-    the capture's agreement: None without sensors, and then so is the cue)."""
+    the capture's agreement: None without sensors, and then so is the cue). A model that
+    reads it only for the near-and-flat gate measures it only where the room is near (the
+    same verdicts; `force` measures it anyway, as calibration does)."""
     if not (force or cfg.fusion.uses_relief):
         return None
     if cfg.motion.relief_source == "motion":
         if motion is None or motion.video is None:
             return None
+        f = cfg.fusion
+        if not (force or f.w_relief or f.flat_gate_pct) and not near(motion, f):
+            return None  # only the near-and-flat gate reads it, and the room is not near
         return motion_relief(motion.video, cfg.motion).relief
     first = (faces or {}).get(0) or [] if cfg.motion.relief_region == "box" else []
     box = max(first, key=lambda f: f.score).box if first else None
@@ -98,6 +103,17 @@ def flat_gated(has_imu: bool, relief: Relief | None, fusion: FusionConfig) -> bo
     )
 
 
+def near(agreement: Agreement | None, fusion: FusionConfig) -> bool:
+    """Whether the capture's room was measured as near as a print held before the phone
+    (FusionConfig.near_gate_per_m > 0 and Agreement.room_per_m at or above it)."""
+    return (
+        fusion.near_gate_per_m > 0
+        and agreement is not None
+        and bool(np.isfinite(agreement.room_per_m))
+        and agreement.room_per_m >= fusion.near_gate_per_m
+    )
+
+
 def near_flat_gated(
     agreement: Agreement | None, relief: Relief | None, fusion: FusionConfig
 ) -> bool:
@@ -105,10 +121,7 @@ def near_flat_gated(
     its room was measured as near as a print held before the phone and its scene, measured
     on the motion check's tracks, moved as one plane."""
     return (
-        fusion.near_gate_per_m > 0
-        and agreement is not None
-        and bool(np.isfinite(agreement.room_per_m))
-        and agreement.room_per_m >= fusion.near_gate_per_m
+        near(agreement, fusion)
         and relief is not None
         and relief.measured
         and relief.misfit_pct < fusion.near_flat_pct
