@@ -50,7 +50,6 @@ from liveness.calibrate import (
     decided,
     fit_fusion,
     flat_level,
-    near_flat_level,
     pick_threshold,
 )
 from liveness.config import RELIEF_REF_PCT, MotionConfig
@@ -220,7 +219,7 @@ def main() -> None:
                 fusion = dataclasses.replace(
                     base,
                     near_gate_per_m=NEAR_PER_M,
-                    near_flat_pct=near_flat_level(cal, args.near_gate),
+                    near_flat_pct=flat_level(cal, args.near_gate),
                 )
             elif label == "with":
                 fusion = fit_fusion(cal, motion_gate=True, relief=True)

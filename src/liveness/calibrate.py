@@ -146,15 +146,9 @@ def flat_level(scored: dict[str, Any], quantile: float) -> float:
 # or a screen filling the view sits at the face's distance, 0.25–0.5 m (2–4 /m). Between them,
 # so neither the fitted depth's noise nor a near wall alone decides (docs/MOTION.md, "The scene
 # at arm's length").
+# Its flatness level is flat_level's quantile of the cue on the motion check's tracks; the gate
+# refuses only the genuine captures below it whose room is also near, far fewer than that share.
 NEAR_PER_M = 1.4
-
-
-def near_flat_level(scored: dict[str, Any], quantile: float) -> float:
-    """FusionConfig.near_flat_pct: the `quantile` of the flatness cue on the motion check's
-    tracks over the genuine captures with sensors where it was measured. The gate refuses only
-    those below it whose room is also near (NEAR_PER_M), so far fewer than that share of them.
-    """
-    return flat_level(scored, quantile)
 
 
 def fit_fusion(
@@ -348,7 +342,7 @@ def calibrate(
         s = decided(scored, cfg)
     if near_gate is not None:
         near = dataclasses.replace(cfg.fusion, near_gate_per_m=NEAR_PER_M,
-                                   near_flat_pct=near_flat_level(scored, near_gate))  # fmt: skip
+                                   near_flat_pct=flat_level(scored, near_gate))  # fmt: skip
         cfg = dataclasses.replace(cfg, fusion=near)
         s = decided(scored, cfg)
     write_config(model_file, cfg)
