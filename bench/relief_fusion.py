@@ -163,6 +163,43 @@ def plot_cue(sets: dict[str, dict[str, Any]], path: str, gate: float | None = No
     fig.savefig(path, dpi=110)
 
 
+def plot_near(sets: dict[str, dict[str, Any]], path: str, flat: float) -> None:
+    """One panel per set, the captures with sensors whose motion check agrees: the room's inverse
+    depth (Agreement.room_per_m) against the flatness cue on the motion check's tracks, per
+    species, and the near-and-flat gate's corner (room ≥ NEAR_PER_M, cue < flat)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(sets), figsize=(4.4 * len(sets), 3.8), squeeze=False)
+    looks = {"none": ("tab:green", "o", "genuine"), "print": ("tab:red", "^", "print"),
+             "replay": ("tab:orange", "s", "replay")}  # fmt: skip
+    for ax, (spec, sc) in zip(axes[0], sets.items(), strict=True):
+        room = np.array([a.room_per_m if a is not None else np.nan for a in sc["motion"]])
+        cue = np.array([r.misfit_pct if r is not None and r.measured else np.nan
+                        for r in sc["relief"]])  # fmt: skip
+        agrees = np.array([a is not None and a.status == "agrees" for a in sc["motion"]])
+        for sp, (colour, marker, label) in looks.items():
+            m = agrees & (sc["attack"] == sp) & np.isfinite(room) & np.isfinite(cue)
+            ax.scatter(np.clip(cue[m], 0.05, 20), np.clip(room[m], -1, 6), s=12, c=colour,
+                       marker=marker, alpha=0.6, label=f"{label} ({int(m.sum())})")  # fmt: skip
+        ax.axhline(NEAR_PER_M, color="k", ls="--", lw=1)
+        ax.axvline(flat, color="k", ls="--", lw=1)
+        ax.fill_between([0.05, flat], NEAR_PER_M, 6, color="tab:red", alpha=0.08, lw=0)
+        ax.set_xscale("log")
+        ax.set_xlim(0.05, 20)
+        ax.set_ylim(-1, 6)
+        ax.set_xlabel("scene's misfit to one plane, % of width")
+        ax.set_ylabel("room's inverse depth, 1/m")
+        data, split = spec.rsplit(":", 1)
+        names = " + ".join(Path(d).name for d in data.split(","))
+        ax.set_title(f"{names} ({split}): motion agrees, with sensors", fontsize=9)
+        ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", action="append", required=True)
@@ -184,7 +221,8 @@ def main() -> None:
     ap.add_argument("--near-gate", type=float, default=None, metavar="Q",
                     help="the near-and-flat gate at this genuine quantile of the cue")  # fmt: skip
     ap.add_argument("--variants", action="store_true", help="also accepted per attack variant")
-    ap.add_argument("--plot", default=None, help="PNG: the cue per species on each report set")
+    ap.add_argument("--plot", default=None, help="PNG: the cue per species on each report set "
+                    "(with --near-gate: against the room's depth)")  # fmt: skip
     args = ap.parse_args()
     if args.near_gate is not None:
         args.relief_source = "motion"
@@ -243,7 +281,9 @@ def main() -> None:
                   "| | | |")  # fmt: skip
         for spec, sc in reports.items():
             alone.setdefault(spec, []).append(cue_alone(sc))
-        if args.plot and model == args.model[0]:
+        if args.plot and model == args.model[0] and args.near_gate is not None:
+            plot_near(reports, args.plot, flat_level(cal, args.near_gate))
+        elif args.plot and model == args.model[0]:
             gate = flat_level(cal, args.flat_gate) if args.flat_gate is not None else None
             plot_cue(reports, args.plot, gate)
     if per_variant:
