@@ -11,7 +11,8 @@ check, with or without sensors: on the guide oval, and on the face check's box t
 whole frame (relief_side 0), in a crop around it (relief_side 160), and in the crop on the face
 and its surroundings (relief_surround 2); and the cue read off the motion check's own tracks
 over the whole frame (relief_source "motion", liveness.motion.motion_relief: no tracking of its
-own).
+own); and the comparison with the moving-scene check on (MotionConfig.scene, the bundled
+calibration's: liveness.motion.rigid), interleaved with the plain one for a ratio.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def main() -> None:
     frames, t = r.frames[:30], r.frame_t_ms[:30]
     mc = MotionConfig()
     fine = dataclasses.replace(mc, wide_step_ms=mc.step_ms)
+    scene = dataclasses.replace(mc, scene=True)
     whole, crop = (dataclasses.replace(mc, relief_side=s) for s in (0, 160))
     around = dataclasses.replace(crop, relief_surround=2.0)
     faces = default_detector().detect(frames[0])
@@ -55,6 +57,7 @@ def main() -> None:
         "relief, face box, crop": [[], []],
         "relief, face box and surroundings, crop": [[], []],
         "relief on the motion check's tracks": [[], []],
+        "compare with the moving-scene check": [[], []],
     }
     for _ in range(args.repeats):
         w0, c0 = time.perf_counter(), time.process_time()
@@ -90,6 +93,10 @@ def main() -> None:
         w8, c8 = time.perf_counter(), time.process_time()
         rows["relief on the motion check's tracks"][0].append(1000 * (w8 - w7))
         rows["relief on the motion check's tracks"][1].append(1000 * (c8 - c7))
+        compare(vm, r.imu, scene)
+        w9, c9 = time.perf_counter(), time.process_time()
+        rows["compare with the moving-scene check"][0].append(1000 * (w9 - w8))
+        rows["compare with the moving-scene check"][1].append(1000 * (c9 - c8))
     track, comp = rows["track + fit"], rows["compare"]
     rows["total"] = [[a + b for a, b in zip(track[j], comp[j], strict=True)] for j in (0, 1)]
     rel = rows["relief"]

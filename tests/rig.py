@@ -177,3 +177,28 @@ def ball_capture(
     if flat:
         return render(canvas(seed), rots_arr[fi], pos[fi], dist), 1000 * ft
     return render_ball(canvas(seed), rots_arr[fi], pos[fi], dist, radius_m), 1000 * ft
+
+
+def screen_capture(
+    seed: int, recorded: int, fps: float = 15.0, arc_m: float = 0.3, screen_m: float = 0.3
+):
+    """(frames, frame_t_ms, imu) of a screen replaying a recording, filmed by a phone swung on
+    an arc: the screen fills the view `screen_m` m away and its picture moves with the recording
+    camera's own hand-held turn (another move, `recorded` its seed) while the IMU is the filming
+    phone's (capture's arc, `seed`)."""
+    _, ft, imu = capture(seed, fps=fps, arc_m=arc_m, plane_m=screen_m)
+    dt = 1e-3
+    t = np.arange(0.0, 2.2, dt)
+    rots, pos = poses(omega(t, seed), arc_m, dt)
+    rec, _ = poses(omega(t, recorded), 0.0, dt)
+    fi = np.round(ft / 1000.0 / dt).astype(int)
+    big = canvas(seed)
+    a_c = projection(W / 2 + MARGIN, H / 2 + MARGIN)
+    size = (big.shape[1], big.shape[0])
+    frames = [
+        render(cv2.warpPerspective(big, a_c @ rec[i].T @ np.linalg.inv(a_c), size,
+                                   flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT),
+               rots[i : i + 1], pos[i : i + 1], screen_m)[0]
+        for i in fi
+    ]  # fmt: skip
+    return np.stack(frames), ft, imu

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -267,6 +268,13 @@ def test_calibrate_command_pools_datasets_and_writes_the_file(tmp_path: Path) ->
     cfg = load_predictor(model, check_face=False).config
     assert cfg.fusion.near_gate_per_m == NEAR_PER_M and cfg.fusion.near_flat_pct > 0
     assert cfg.motion.relief_source == "motion"
+    # The moving-scene gate: the misfit measured (motion.scene on), its level from the genuine
+    # captures, the near-and-flat gate's settings kept when both are asked for.
+    assert main([*args, "--near-gate", "0.05", "--scene-gate", "0.025"]) == 0
+    cfg = load_predictor(model, check_face=False).config
+    assert cfg.motion.scene and cfg.fusion.scene_gate > 0
+    assert cfg.fusion.near_gate_per_m == NEAR_PER_M
+    assert main([*args, "--scene-gate", "0.6"]) == 2  # a share of half or more: refused
 
 
 def test_flat_level_is_the_quantile_of_genuine_captures_with_sensors() -> None:
@@ -299,3 +307,25 @@ def test_motion_settings_parse_as_their_fields_types() -> None:
     for bad in ("lead_weight", "nope=1", "max_corners=4.5", "translation=maybe", "gain_range=1"):
         with pytest.raises(ValueError, match=r"FIELD=VALUE|is not a"):
             motion_settings([bad])
+
+
+def test_scene_level_is_the_upper_quantile_of_genuine_captures_with_sensors() -> None:
+    """The moving-scene gate's level: only genuine captures with sensors and a measured misfit
+    count; none at all is an error, not a guess."""
+    from liveness.calibrate import scene_level
+
+    def a(m: float) -> SimpleNamespace:
+        return SimpleNamespace(scene_misfit=m)
+
+    scored = {
+        "motion": [a(0.1), a(0.2), a(0.3), a(0.4), a(9.0), a(9.0), a(float("nan")), None],
+        "is_live": np.array([True, True, True, True, False, True, True, True]),
+        "has_imu": np.array([True, True, True, True, True, False, True, False]),
+    }
+    assert scene_level(scored, 0.0) == pytest.approx(0.4)
+    assert scene_level(scored, 0.25) == pytest.approx(np.quantile([0.1, 0.2, 0.3, 0.4], 0.75))
+    with pytest.raises(ValueError, match="share"):
+        scene_level(scored, 0.5)
+    scored["is_live"][:] = False
+    with pytest.raises(ValueError, match="genuine"):
+        scene_level(scored, 0.05)

@@ -183,6 +183,33 @@ def test_near_flat_gate_refuses_a_flat_scene_at_arms_length_only() -> None:
         dataclasses.replace(CFG, fusion=fusion)
 
 
+def test_scene_gate_refuses_a_scene_that_moves_by_itself_only() -> None:
+    """scene_gate: with sensors, a capture the motion policy let through whose scene moved
+    beyond what the phone's motion explains (scene_misfit above the gate) is refused as
+    "scene_moves", whatever the network says; at or below the gate, unmeasured (NaN), without
+    sensors or with the gate off (0) it is not; the file keeps it; the gate needs the scene
+    measured (motion.scene)."""
+    from liveness.config import MotionConfig
+    from liveness.decision import scene_moved
+
+    fusion = FusionConfig(motion_gate=True, scene_gate=0.9)
+    cfg = dataclasses.replace(CFG, fusion=fusion, motion=MotionConfig(scene=True))
+    moving, still, unmeasured = agreement(), agreement(), agreement()
+    moving.scene_misfit, still.scene_misfit = 1.4, 0.9
+    d = decide(0.999, True, moving, cfg)
+    assert not d.live and d.refused == "scene_moves" and d.score == 0.0
+    assert d.reasons[0]["code"] == "scene_moves" and "1.40, above 0.90" in d.reasons[0]["message"]
+    assert d.to_dict()["motion"]["scene_misfit"] == 1.4
+    for a in (still, unmeasured):
+        assert decide(0.999, True, a, cfg).live and not scene_moved(a, fusion)
+    assert decide(0.999, False, None, cfg).live
+    assert not scene_moved(moving, FusionConfig()) and not scene_moved(None, fusion)
+    assert FusionConfig.from_dict(fusion.to_dict()) == fusion
+    assert FusionConfig.from_dict({}).scene_gate == 0.0  # older files: off
+    with pytest.raises(ValueError, match=r"motion\.scene"):
+        dataclasses.replace(CFG, fusion=fusion)
+
+
 def test_the_near_gate_alone_reads_the_cue_only_where_the_room_is_near(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -174,6 +174,37 @@ def test_a_model_calibrated_with_the_flatness_cue_reports_it(
     assert "relief" not in answer
 
 
+def test_the_scene_misfit_travels_with_the_models_configuration(
+    make_app: AppFactory,
+    clip: Clip,
+    predictor: Predictor,  # noqa: F811
+) -> None:
+    """A model whose motion check measures the scene (motion.scene) answers with its misfit in
+    `motion` as the OpenAPI document describes it, the same as the CLI's path; a gate below the
+    misfit refuses the capture as "scene_moves" with the numbers in words."""
+    from liveness.server.openapi import SCHEMAS
+
+    motion = dataclasses.replace(predictor.config.motion, scene=True)
+    cfg = dataclasses.replace(predictor.config, motion=motion)
+    pred = dataclasses.replace(predictor, config=cfg)
+    app = make_app(pred)
+    body = check(app, new_session(app)["session_id"], multipart(clip)).get_json()
+    misfit = body["motion"]["scene_misfit"]
+    assert isinstance(misfit, float) and 0 < misfit < 0.5, body["motion"]
+    frames = np.stack([np.asarray(Image.open(io.BytesIO(encode(f)))) for f in clip.frames])
+    direct, _ = pred.assess(Clip(frames, clip.frame_t_ms, clip.imu))
+    assert direct["motion"]["scene_misfit"] == misfit
+    props = SCHEMAS["CheckResult"]["properties"]
+    assert "scene_misfit" in props["motion"]["properties"]
+    assert "scene_moves" in props["reasons"]["items"]["properties"]["code"]["enum"]
+    gate = dataclasses.replace(cfg.fusion, scene_gate=misfit / 2)
+    strict = dataclasses.replace(pred, config=dataclasses.replace(cfg, fusion=gate))
+    app = make_app(strict)
+    body = check(app, new_session(app)["session_id"], multipart(clip)).get_json()
+    assert body["live"] is False and body["score"] == 0.0
+    assert body["reasons"][0]["code"] == "scene_moves", body["reasons"]
+
+
 def test_wrong_challenge_is_not_live(make_app: AppFactory, clip: Clip) -> None:
     app = make_app(challenges=("right",))
     sid = new_session(app)["session_id"]

@@ -141,6 +141,21 @@ def flat_level(scored: dict[str, Any], quantile: float) -> float:
     return float(np.quantile(np.asarray(vals, float), quantile))
 
 
+def scene_level(scored: dict[str, Any], share: float) -> float:
+    """FusionConfig.scene_gate: the (1 − `share`)-quantile of Agreement.scene_misfit over the
+    genuine captures with sensors where it was measured (the gate refuses above it, so about
+    that share of them, fewer where the motion policy refused them already). No such capture:
+    an error, since the gate would be a guess."""
+    if not 0 <= share < 0.5:
+        raise ValueError(f"the scene gate's share must be in [0, 0.5), not {share}")
+    rows = zip(scored["motion"], scored["is_live"], scored["has_imu"], strict=True)
+    vals = [a.scene_misfit for a, lv, imu in rows
+            if lv and imu and a is not None and np.isfinite(a.scene_misfit)]  # fmt: skip
+    if not vals:
+        raise ValueError("the scene gate needs genuine captures with sensors and a measured misfit")
+    return float(np.quantile(np.asarray(vals, float), 1.0 - share))
+
+
 # The near-and-flat gate's room level (1/m): a room nearer than ~0.7 m. Rooms behind a selfie's
 # face sit 1–4 m away (0.25–1 /m; the training preset's walls 0.8–3.4 m from the camera); a print
 # or a screen filling the view sits at the face's distance, 0.25–0.5 m (2–4 /m). Between them,
@@ -291,6 +306,7 @@ def calibrate(
     motion: dict[str, Any] | None = None,
     flat_gate: float | None = None,
     near_gate: float | None = None,
+    scene_gate: float | None = None,
 ) -> dict[str, Any]:
     """Fit the fusion and the threshold on `split` and write them into `model_file`; `target`
     is the APCER or BPCER the `apcer` / `bpcer` rule holds on that split; `motion_gate`: see
@@ -308,7 +324,11 @@ def calibrate(
     `near_gate`: with sensors, refuse captures whose room reads nearer than NEAR_PER_M and whose
     flatness cue on the motion check's tracks is below this quantile of the genuine ones'
     (FusionConfig.near_gate_per_m, near_flat_pct; sets MotionConfig.relief_source "motion";
-    also after the threshold; docs/MOTION.md "The scene at arm's length")."""
+    also after the threshold; docs/MOTION.md "The scene at arm's length");
+    `scene_gate`: with sensors, refuse captures whose scene moves beyond what the phone's motion
+    explains more than all but this share of the genuine ones' (FusionConfig.scene_gate,
+    scene_level; turns MotionConfig.scene on; after the threshold; docs/MOTION.md "A scene
+    that moves by itself")."""
     from liveness.predict import load_predictor
 
     if rule not in RULES:
@@ -316,6 +336,8 @@ def calibrate(
     predictor = load_predictor(model_file)
     if near_gate is not None:
         motion = {**(motion or {}), "relief_source": "motion"}
+    if scene_gate is not None:
+        motion = {**(motion or {}), "scene": True}
     measure = bool(relief and fuse) or flat_gate is not None or near_gate is not None
     if measure and "relief_side" not in (motion or {}):
         # The cue is fitted anew: measured as this version measures it (a file written before
@@ -344,6 +366,10 @@ def calibrate(
         near = dataclasses.replace(cfg.fusion, near_gate_per_m=NEAR_PER_M,
                                    near_flat_pct=flat_level(scored, near_gate))  # fmt: skip
         cfg = dataclasses.replace(cfg, fusion=near)
+        s = decided(scored, cfg)
+    if scene_gate is not None:
+        moving = dataclasses.replace(cfg.fusion, scene_gate=scene_level(scored, scene_gate))
+        cfg = dataclasses.replace(cfg, fusion=moving)
         s = decided(scored, cfg)
     write_config(model_file, cfg)
     summary = metrics.summarize(s, scored["is_live"], scored["attack"], t)

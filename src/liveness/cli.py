@@ -152,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with sensors, refuse a capture whose room reads as near as a print held "
                    "before the phone and whose scene moved as one plane: flatter than the "
                    "Q-quantile of genuine captures' (docs/MOTION.md)")  # fmt: skip
+    c.add_argument("--scene-gate", type=float, default=None, metavar="Q",
+                   help="with sensors, refuse a capture whose scene moves beyond what the phone's "
+                   "own motion explains, as a replayed recording does: above all but the "
+                   "Q share of genuine captures' misfit (docs/MOTION.md)")  # fmt: skip
     c.add_argument("--motion", action="append", default=[], metavar="FIELD=VALUE",
                    help="change a motion-check setting (MotionConfig) first, e.g. lead_weight=4; "
                    "written into the file with the fusion and threshold (repeatable)")  # fmt: skip

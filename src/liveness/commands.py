@@ -111,7 +111,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     res = calibrate(args.model, args.data, args.split, rule, target, not args.no_fusion,
                     motion_gate=not args.no_motion_gate, gate_bpcer=args.gate_bpcer,
                     relief=args.relief, motion=motion_settings(args.motion),
-                    flat_gate=args.flat_gate, near_gate=args.near_gate)  # fmt: skip
+                    flat_gate=args.flat_gate, near_gate=args.near_gate,
+                    scene_gate=args.scene_gate)  # fmt: skip
     s = res["summary"]
     print(f"{args.model}: threshold {res['threshold']:.4f} ({res['threshold_rule']}); "
           f"on {args.split}: worst APCER {s['apcer_max']:.3f}, BPCER {s['bpcer']:.3f}, "

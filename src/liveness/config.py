@@ -253,6 +253,19 @@ class MotionConfig:
     # The room's depth (Agreement.room_per_m) is read only when the phone moved at least this
     # much per frame interval (RMS, mm): a hand-held arc moves it 2–4 mm, a turn in place ~0.
     near_min_mm: float = 0.3
+    # A scene that moves by itself (liveness.motion.rigid, Agreement.scene_misfit): measured
+    # only with `scene` on (`liveness calibrate --scene-gate Q` turns it on). Each corner
+    # followed over scene_min_len intervals gets its depth fitted; the capture's number is the
+    # scene_quantile of their misfits, NaN with fewer than scene_min_tracks such corners or
+    # when the turn moved the image less than scene_min_px per interval (RMS). scene_gain:
+    # the turn's gain is fitted within the field-of-view prior's range (50–80° against 65°).
+    scene: bool = False
+    scene_min_len: int = 4
+    scene_min_tracks: int = 8
+    scene_quantile: float = 0.25
+    scene_min_px: float = 0.2
+    scene_gain: tuple[float, float] = (0.75, 1.35)
+    scene_iters: int = 4  # alternations of depths against velocity and gain (converged by 3)
 
     def __post_init__(self) -> None:
         if self.lead_scale not in ("r", "z"):
@@ -266,6 +279,7 @@ class MotionConfig:
         d = dataclasses.asdict(self)
         d["gain_range"] = list(self.gain_range)  # as JSON reads it back
         d["gain_possible"] = list(self.gain_possible)
+        d["scene_gain"] = list(self.scene_gain)
         return d
 
     @classmethod
@@ -278,7 +292,7 @@ class MotionConfig:
             kw.update(lead_scale="r", lead_weight=float(d.get("lead_weight", 1.0)))
         if d and "relief_side" not in d:
             kw["relief_side"] = 0  # written before the face crop: the cue on the whole frame
-        for k in ("gain_range", "gain_possible"):
+        for k in ("gain_range", "gain_possible", "scene_gain"):
             if k in kw:
                 kw[k] = tuple(kw[k])
         return cls(**kw)
@@ -341,6 +355,13 @@ class FusionConfig:
     # `liveness calibrate --near-gate Q` sets them. 0: off (models calibrated before it).
     near_gate_per_m: float = 0.0
     near_flat_pct: float = 0.0
+    # The moving-scene gate: with sensors, a capture the motion policy let through whose
+    # scene moves beyond what the phone's own motion explains at any depth
+    # (Agreement.scene_misfit above scene_gate) is refused ("scene_moves"): a screen replaying
+    # a recording, which moves with the recording's camera (docs/MOTION.md "A scene that moves
+    # by itself"). `liveness calibrate --scene-gate Q` sets it to the (1 − Q)-quantile of the
+    # calibration set's genuine captures. 0: off (models calibrated before it).
+    scene_gate: float = 0.0
 
     @property
     def uses_relief(self) -> bool:
@@ -384,6 +405,9 @@ class LivenessConfig:
         if self.fusion.near_gate_per_m > 0 and self.motion.relief_source != "motion":
             raise ValueError("the near-and-flat gate reads the flatness cue off the motion "
                              "check's tracks: it needs motion.relief_source 'motion'")  # fmt: skip
+        if self.fusion.scene_gate > 0 and not self.motion.scene:
+            raise ValueError("the moving-scene gate needs the motion check to measure the "
+                             "scene (motion.scene on)")  # fmt: skip
 
     def modalities(self, imu_present: bool) -> list[str]:
         """Which inputs a prediction actually used (reported with every score)."""

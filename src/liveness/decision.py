@@ -19,7 +19,9 @@ gate (`--flat-gate`, FusionConfig.flat_gate_pct) refuses a capture the motion po
 through whose filmed scene moved as one plane ("face_flat"), whatever the network says; with
 the near-and-flat gate (`--near-gate`, FusionConfig.near_gate_per_m), one whose scene moved as
 one plane and whose room sat at arm's length, as a print or a screen filling the view does
-("scene_flat").
+("scene_flat"); with the moving-scene gate (`--scene-gate`, FusionConfig.scene_gate), one whose
+scene moved beyond what the phone's own motion explains at any depth, as a screen replaying a
+recording does ("scene_moves").
 """
 
 from __future__ import annotations
@@ -128,6 +130,18 @@ def near_flat_gated(
     )
 
 
+def scene_moved(agreement: Agreement | None, fusion: FusionConfig) -> bool:
+    """Whether the moving-scene gate refuses this capture (FusionConfig.scene_gate): the
+    scene's best-explained corners moved beyond what the phone's turn and translation explain
+    (Agreement.scene_misfit measured and above the gate)."""
+    return (
+        fusion.scene_gate > 0
+        and agreement is not None
+        and bool(np.isfinite(agreement.scene_misfit))
+        and agreement.scene_misfit > fusion.scene_gate
+    )
+
+
 def gated(agreement: Agreement, fusion: FusionConfig) -> bool:
     """Whether the motion gate refuses this capture (FusionConfig.motion_gate, gate_below)."""
     if not fusion.motion_gate or agreement.status != "disagrees":
@@ -232,6 +246,13 @@ def decide(
             f"{relief.words()}, and the room reads {1 / agreement.room_per_m:.2f} m away: "
             "the whole scene sat at arm's length and moved as one plane (a print or a screen "
             "filling the view)")})  # fmt: skip
+    if refused is None and has_imu and scene_moved(agreement, cfg.fusion):
+        assert agreement is not None  # scene_moved checked it
+        refused = "scene_moves"
+        reasons.append({"code": refused, "message": (
+            f"the scene moved beyond what the phone's own motion explains (misfit "
+            f"{agreement.scene_misfit:.2f}, above {cfg.fusion.scene_gate:.2f}): it moves by "
+            "itself, as a recording replayed on a screen does")})  # fmt: skip
     uses_relief = cfg.fusion.uses_relief and relief is not None
     r_pct = relief.misfit_pct if cfg.fusion.w_relief and relief is not None else None
     score = 0.0 if refused else fused_score(model_score, m_score, cfg.fusion, r_pct)

@@ -6,7 +6,8 @@ score at every searched offset, coarse to fine; series: the weighted statistics 
 intervals; inertial: the gyro's turn and the accelerometer's displacement; parallax: that
 displacement seen at a fitted depth); plot: a picture of one capture for debugging a refused
 one; relief: whether the face moves like a plane (a print or a screen) or like a 3-D face,
-which needs no sensors. docs/MOTION.md has the physics and the numbers.
+which needs no sensors; rigid: whether the scene holds still under the phone's own motion (a
+screen replaying a recording does not). docs/MOTION.md has the physics and the numbers.
 """
 
 from liveness.motion.agreement import (
@@ -18,6 +19,7 @@ from liveness.motion.agreement import (
 from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
 from liveness.motion.plot import plot_agreement, plot_relief
 from liveness.motion.relief import Relief, ReliefTracks, motion_relief, relief, relief_tracks
+from liveness.motion.rigid import scene_misfit
 from liveness.motion.video import (
     VideoMotion,
     focal_px,
@@ -47,5 +49,6 @@ __all__ = [
     "relief",
     "relief_tracks",
     "rotation_jacobian",
+    "scene_misfit",
     "video_motion",
 ]

@@ -20,6 +20,7 @@ from liveness.config import MotionConfig
 from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
 from liveness.motion.offsets import search, streams
 from liveness.motion.parallax import translation_as_turn
+from liveness.motion.rigid import scene_misfit
 from liveness.motion.series import fisher_z, rms_deg_s, wsum
 from liveness.motion.video import VideoMotion, video_motion
 
@@ -48,6 +49,11 @@ class Agreement:
     # region's motion beyond the phone's turn follows the phone's translation. NaN where not
     # measured (too few room intervals, no translation); see room_inverse_depth.
     room_per_m: float = float("nan")
+    # How far the scene's best-explained corners move beyond what the phone's own turn and
+    # translation explain at any depth (liveness.motion.rigid): a room holds still, a screen
+    # replaying a recording does not. NaN where not measured (MotionConfig.scene off, too few
+    # long tracks, no turn).
+    scene_misfit: float = float("nan")
     video: VideoMotion | None = field(default=None, repr=False)  # what it was measured on
 
     def words(self) -> str:
@@ -85,6 +91,7 @@ class Agreement:
             "intervals_dropped": self.dropped,
             "parallax_per_m": [rnd(x, 2) for x in self.parallax_per_m],
             "room_per_m": rnd(self.room_per_m, 2),
+            "scene_misfit": rnd(self.scene_misfit),
         }
 
 
@@ -120,6 +127,10 @@ class _Pass:
     resid: np.ndarray | None = None  # (K,) ‖video − gain·prediction‖ at the chosen offset
     used: np.ndarray | None = None  # (K,) bool: intervals that entered
     fast_ratio: float = float("nan")  # the video's share of the fast motion / of the slow
+    # rigid.scene_misfit's inputs at the chosen offset: the gyro's turn and the displacement
+    # over each interval (K, 3), and the intervals the sensor stream spans (K,); None without
+    # the accelerometer's translation
+    scene: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agreement:
@@ -134,28 +145,38 @@ def compare(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> Agree
       frame pair where the tracking failed, a spike no hand makes), at most
       cfg.outlier_share of them, so a stream that does not follow the phone stays one that
       does not.
+
+    With cfg.scene, the look it keeps also measures how far the scene moves by itself
+    (Agreement.scene_misfit, liveness.motion.rigid), once.
     """
+    chosen = _looks(vm, imu, cfg)
+    if cfg.scene and chosen.scene is not None:
+        chosen.agreement.scene_misfit = scene_misfit(vm, *chosen.scene, cfg)
+    return chosen.agreement
+
+
+def _looks(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> _Pass:
+    """compare()'s looks; the one it keeps."""
     # The IMU's running integrals, once for every look below: the gyro's turn, and the
     # camera's displacement (accelerometer) when the translation is modelled.
     sensed = None
     if imu is not None and len(imu) >= 2:
         sensed = (gyro_angle(imu), device_displacement(imu) if cfg.translation else None)
     first = _compare(vm, sensed, cfg, None)
-    a = first.agreement
-    if a.status != "disagrees" or first.resid is None or first.used is None:
-        return a
+    if first.agreement.status != "disagrees" or first.resid is None or first.used is None:
+        return first
     if cfg.stabilised_ms > 0 and first.fast_ratio < cfg.stabilised_ratio:
-        smooth = _compare(vm, sensed, cfg, None, cfg.stabilised_ms).agreement
-        if smooth.status == "agrees":
-            smooth.findings.append("stabilised")
+        smooth = _compare(vm, sensed, cfg, None, cfg.stabilised_ms)
+        if smooth.agreement.status == "agrees":
+            smooth.agreement.findings.append("stabilised")
             return smooth
     e, use = first.resid, first.used
     med = float(np.median(e[use])) if use.any() else 0.0
     bad = use & (e > cfg.outlier_factor * med)
     if med <= 0 or not 0 < bad.sum() <= cfg.outlier_share * use.sum():
-        return a
-    b = _compare(vm, sensed, cfg, bad).agreement
-    b.dropped = int(bad.sum())
+        return first
+    b = _compare(vm, sensed, cfg, bad)
+    b.agreement.dropped = int(bad.sum())
     return b
 
 
@@ -286,6 +307,8 @@ def _compare(
     if disp is not None:
         shift = gyro_over(disp[0], disp[1], vm.t0_ms + taus[i], vm.t1_ms + taus[i])
         found.room_per_m = room_inverse_depth(rot, g_i, shift, wi * use_bg, cfg)
+        spans = (vm.t0_ms + taus[i] >= t_imu[0]) & (vm.t1_ms + taus[i] <= t_imu[-1])
+        return _Pass(found, resid, wi > 0, fast_ratio, (g_i, shift, spans))
     return _Pass(found, resid, wi > 0, fast_ratio)
 
 

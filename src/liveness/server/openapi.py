@@ -173,6 +173,13 @@ SCHEMAS: dict[str, Any] = {
                         "the gyro's: 0.25–1 for a room 1–4 m away, 2–4 for a print or a screen "
                         "filling the view; null when not measured",
                     },
+                    "scene_misfit": {
+                        "type": ["number", "null"],
+                        "description": "how far the scene's best-explained quarter moves beyond "
+                        "what the phone's turn and translation explain at any depth, relative to "
+                        "the turn's motion: a room holds still (~0.1–0.3), a screen replaying a "
+                        "recording does not; null when not measured (liveness.motion.rigid)",
+                    },
                 },
             },
             "relief": {
@@ -224,6 +231,7 @@ SCHEMAS: dict[str, Any] = {
                                 "score_below_threshold",
                                 "face_flat",
                                 "scene_flat",
+                                "scene_moves",
                                 "challenge_not_followed",
                             ],
                         },

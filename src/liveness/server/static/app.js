@@ -187,6 +187,9 @@ function motionDetails(m) {
         "(the phone's translation seen at depth)" +
         (isNum(m.room_per_m) && m.room_per_m > 0
           ? `; the room reads ${fmt(1 / m.room_per_m, 2)} m away` : "") : ""],
+    ["Scene", isNum(m.scene_misfit)
+      ? `moves ${fmt(m.scene_misfit, 2)} of the turn's motion beyond what the phone's own ` +
+        "motion explains (a room holds still; a replayed recording does not)" : ""],
     ["Wide search", isNum(m.wide_offset_ms)
       ? `best at ${signed(m.wide_offset_ms)} ms (agreement ${fmt(m.wide_r, 2)} there)` : ""],
     ["Findings", Array.isArray(m.findings) ? m.findings.join(", ") : ""],
