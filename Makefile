@@ -72,7 +72,7 @@ default-model: setup-dev
 	$(VENV)/bin/liveness train --data $(MODEL_DATA) --out $(MODEL_RUN) --epochs 24 --frames 12 --image-size 96 --threads 1 --seed 0 --camera-aug 0.5
 	$(PY) -c "from liveness.checkpoint import slim_checkpoint as s; s('$(MODEL_RUN)/best.pt', 'src/liveness/models/default.pt')"
 	$(VENV)/bin/liveness synth --out $(CAL_DATA) --clips 1000 --seed 79 --workers 2 --preset training
-	$(VENV)/bin/liveness calibrate --model src/liveness/models/default.pt --data $(CAL_DATA) --split all --bpcer 0.10 --near-gate 0.05
+	$(VENV)/bin/liveness calibrate --model src/liveness/models/default.pt --data $(CAL_DATA) --split all --bpcer 0.10 --near-gate 0.05 --scene-gate 0.025
 	$(VENV)/bin/liveness synth --out $(SHIFT_DATA) --clips 100 --seed 81 --workers 2 --preset shifted
 	$(VENV)/bin/liveness evaluate --model src/liveness/models/default.pt --data $(MODEL_DATA) --split test --shifted $(SHIFT_DATA) --out $(MODEL_RUN)/report
 	$(VENV)/bin/liveness export --checkpoint src/liveness/models/default.pt --out $(MODEL_RUN)/export --data $(MODEL_DATA) --parity-data $(MODEL_DATA):test,$(SHIFT_DATA):all,$(CAL_DATA):all --clips 400 --formats tflite,int8
