@@ -29,11 +29,6 @@ from liveness.motion.video import VideoMotion, rotation_jacobian
 _S = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
 
 
-def _wsum(idx: np.ndarray, x: np.ndarray, n: int) -> np.ndarray:
-    """Per-group sums of x (N,) over group numbers idx (N,) in 0..n−1."""
-    return np.bincount(idx, x, n)
-
-
 def scene_misfit(
     vm: VideoMotion, turn: np.ndarray, disp: np.ndarray, use: np.ndarray, cfg: MotionConfig
 ) -> float:
@@ -67,7 +62,7 @@ def scene_misfit(
     j_sh = jac @ _S  # (N, 2, 3): px per (m of translation × 1/m of inverse depth)
     p_disp = np.einsum("nij,nj->ni", j_sh, disp[k])  # (N, 2)
     p_vel = j_sh[..., :2] * ((vm.t1_ms - vm.t0_ms)[k] / 1000.0)[:, None, None]  # (N, 2, 2)
-    moved = _wsum(tr, np.sum(p_turn**2, 1), n)
+    moved = np.bincount(tr, np.sum(p_turn**2, 1), n)  # (n,) per corner
     if np.sqrt(moved.sum() / len(k)) < cfg.scene_min_px:
         return float("nan")
     lo, hi = cfg.scene_gain
@@ -76,8 +71,8 @@ def scene_misfit(
         # Each corner's inverse depth given the gain and the velocity (least squares, ≥ 0).
         rest = flow - gain * p_turn  # (N, 2)
         p_t = p_disp + np.einsum("nij,j->ni", p_vel, vel)  # (N, 2): the translation at 1 m
-        num = _wsum(tr, np.sum(p_t * rest, 1), n)
-        den = _wsum(tr, np.sum(p_t**2, 1), n)
+        num = np.bincount(tr, np.sum(p_t * rest, 1), n)
+        den = np.bincount(tr, np.sum(p_t**2, 1), n)
         rho = np.clip(num / np.maximum(den, 1e-18), 0.0, cfg.max_parallax_per_m)
         # The velocity and the gain given the depths: one linear least squares, three unknowns.
         cols = np.concatenate([rho[tr, None, None] * p_vel, p_turn[..., None]], -1)  # (N, 2, 3)
@@ -87,7 +82,7 @@ def scene_misfit(
         vel, gain = sol[:2], float(np.clip(sol[2], lo, hi))
     p_t = p_disp + np.einsum("nij,j->ni", p_vel, vel)
     left = flow - gain * p_turn - rho[tr, None] * p_t
-    ratio = np.sqrt(_wsum(tr, np.sum(left**2, 1), n) / np.maximum(moved, 1e-18))  # (n,)
+    ratio = np.sqrt(np.bincount(tr, np.sum(left**2, 1), n) / np.maximum(moved, 1e-18))
     # The weighted quantile: corners followed longer weigh more.
     order = np.argsort(ratio)
     cum = np.cumsum(np.bincount(tr, minlength=n)[order])
