@@ -176,6 +176,11 @@ def test_motion_reports_what_predict_measured(
     assert main(["motion", "--model", str(model), "--json", str(clip)]) == 0
     got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {k: got[k] for k in predicted} == predicted
+    # In words, the numbers the gates read beside the agreement's own (bundled: both gates).
+    assert main(["motion", "--model", str(model), str(clip)]) == 0
+    text = capsys.readouterr().out
+    assert got["scene_misfit"] is not None and f"scene misfit {got['scene_misfit']:.2f}" in text
+    assert "the gate refuses above" in text
     # ... which the defaults and the 65° prior do not give (what the command used before).
     from liveness.motion import agreement
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 
@@ -135,11 +136,21 @@ def cmd_motion(args: argparse.Namespace) -> int:
 
     # The model's own motion settings and each clip's field of view, as `liveness predict`
     # and the service measure it: the numbers here are the ones a refused capture got.
-    cfg = load_predictor(args.model, check_face=False).config.motion
+    model_cfg = load_predictor(args.model, check_face=False).config
+    cfg, fusion = model_cfg.motion, model_cfg.fusion
     for path in args.clips:
         clip = read_clip(path)
         a, vm = agreement(clip.frames, clip.frame_t_ms, clip.imu, cfg, clip_hfov(clip))
-        print(json.dumps({"clip": path, **a.to_dict()}) if args.json else f"{path}: {a.words()}")
+        # What the gates read beside the agreement's words: the room's depth, and how far the
+        # scene moves by itself (decision.near_flat_gated, scene_moved), where measured.
+        extra = []
+        if math.isfinite(a.room_per_m) and a.room_per_m > 0:
+            extra.append(f"the room reads {1 / a.room_per_m:.2f} m away")
+        if math.isfinite(a.scene_misfit):
+            gate = f" (the gate refuses above {fusion.scene_gate:.2f})" if fusion.scene_gate else ""
+            extra.append(f"scene misfit {a.scene_misfit:.2f}{gate}")
+        line = f"{path}: {a.words()}" + "".join(f"; {x}" for x in extra)
+        print(json.dumps({"clip": path, **a.to_dict()}) if args.json else line)
         if args.plot:
             out = Path(args.plot) / f"{Path(path).name}_motion.png"
             plot_agreement(vm, clip.imu, a, out, title=str(path))
