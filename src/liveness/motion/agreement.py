@@ -308,7 +308,9 @@ def _compare(
         shift = gyro_over(disp[0], disp[1], vm.t0_ms + taus[i], vm.t1_ms + taus[i])
         found.room_per_m = room_inverse_depth(rot, g_i, shift, wi * use_bg, cfg)
         spans = (vm.t0_ms + taus[i] >= t_imu[0]) & (vm.t1_ms + taus[i] <= t_imu[-1])
-        return _Pass(found, resid, wi > 0, fast_ratio, (g_i, shift, spans))
+        # The turn the image shows: a stabiliser's look compares with the gyro smoothed alike.
+        shown = st.lowpass @ g_i if st.lowpass is not None else g_i
+        return _Pass(found, resid, wi > 0, fast_ratio, (shown, shift, spans))
     return _Pass(found, resid, wi > 0, fast_ratio)
 
 
