@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from liveness.calibrate import motion_settings
 from liveness.clip import read_clip
 from liveness.config import MotionConfig
 from liveness.manifest import read_manifest
@@ -39,7 +40,7 @@ VARIANTS = ("rest", "same-direction", "shifted", "unrelated")
 # only the comparison on each clip's one tracking (the same results, a fraction of the time).
 TRACKING = frozenset(("hfov_deg", "max_side", "max_corners", "redetect_share", "corner_quality",
                       "min_points", "lk_window", "lk_levels", "lk_min_eig", "irls_iters",
-                      "robust_px"))  # fmt: skip
+                      "robust_px", "lk_seed"))  # fmt: skip
 
 
 def stabilised(vm: VideoMotion, sigma_ms: float) -> VideoMotion:
@@ -61,11 +62,8 @@ def main() -> None:
     args = ap.parse_args()
     cv2.setNumThreads(1)
     base = MotionConfig()
-    for item in args.set:
-        name, _, text = item.partition("=")
-        base = dataclasses.replace(base, **{name: type(getattr(base, name))(text)})
-    kind = type(getattr(base, args.field))
-    values = [kind(v) for v in args.values.split(",")]
+    base = dataclasses.replace(base, **motion_settings(args.set))
+    values = [motion_settings([f"{args.field}={v}"])[args.field] for v in args.values.split(",")]
     root = Path(args.data)
     rows = [
         r
@@ -121,7 +119,7 @@ def main() -> None:
             for late in replayed
             if (n := len(replay_scores[late]))
         )
-        shown = value if isinstance(value, str) else f"{value:g}"
+        shown = str(value) if isinstance(value, str | bool) else f"{value:g}"
         print(f"| {shown} | {refused} ({refused / live.sum():.1%}) | {passed} | {own} | "
               f"{own_auc} | {auc(score, live):.3f} | " + " | ".join(cells) + " |",
               flush=True)  # fmt: skip

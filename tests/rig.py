@@ -35,6 +35,19 @@ def canvas(seed: int) -> np.ndarray:
     return np.repeat((255 * img).astype(np.uint8)[..., None], 3, axis=-1)
 
 
+def tiled(seed: int, tile_px: int) -> np.ndarray:
+    """A tiled wall (uint8 RGB): dark grout lines every tile_px px over faint grain, a periodic
+    texture whose corners all look alike."""
+    rng = np.random.default_rng(seed)
+    hh, ww = H + 2 * MARGIN, W + 2 * MARGIN
+    grain = cv2.GaussianBlur(rng.random((hh, ww)).astype(np.float32), (0, 0), 2.0)
+    img = 0.75 + 0.01 * (grain - grain.mean()) / grain.std()
+    img[:, np.arange(ww) % tile_px == 0] = 0.25
+    img[np.arange(hh) % tile_px == 0, :] = 0.25
+    img = cv2.GaussianBlur(img, (0, 0), 0.7)
+    return np.repeat((255 * np.clip(img, 0, 1)).astype(np.uint8)[..., None], 3, axis=-1)
+
+
 def render(big: np.ndarray, rots: np.ndarray, pos: np.ndarray | None = None, depth: float = 1.0):
     """Frames (T, H, W, 3) of the canvas seen after device rotations rots (T, 3, 3) (dev->world,
     world = the device at rest): pixel_t ∝ A Rᵀ A_c⁻¹ canvas pixel; with camera positions pos
@@ -88,6 +101,7 @@ def capture(
     tremor: float = 1.0,
     stabilise_ms: float = 80.0,
     speed: float = 1.0,
+    tile_px: int = 0,
 ):
     """(frames, frame_t_ms, imu) of one rig capture; `stabilise` removes the sway and tremor
     from the image (not from the gyro), as electronic stabilisation would.
@@ -98,6 +112,7 @@ def capture(
     tremor: scales the 3–7 Hz tremor (0: a steady hand, sway and the slow turn only).
     stabilise_ms: the width (σ) of the stabiliser's Gaussian smoothing of the image's motion.
     speed: scales the whole move (1: peaks of ~40°/s).
+    tile_px: > 0 films a tiled wall (tiled) with tiles that many px wide at rest, not grain.
     """
     dt = 1e-3
     t = np.arange(0.0, 2.2, dt)
@@ -111,7 +126,8 @@ def capture(
     ft = np.arange(0.05, 2.1, 1.0 / fps)
     fi = np.round(ft / dt).astype(int)
     depth = plane_m if arc_m > 0 else 1.0
-    frames = render(canvas(seed), rots_arr[fi], pos[fi] if arc_m > 0 else None, depth)
+    big = tiled(seed, tile_px) if tile_px else canvas(seed)
+    frames = render(big, rots_arr[fi], pos[fi] if arc_m > 0 else None, depth)
     it = np.arange(0.0, 2.2, 1.0 / imu_hz)
     ii = np.round(it / dt).astype(int).clip(1, len(t) - 2)
     gyro = w[ii]

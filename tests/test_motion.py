@@ -161,6 +161,25 @@ def test_fast_swing_agrees(seed: int) -> None:
     assert agreement(frames, ft, imu, shallow, hfov_deg=HFOV)[0].status != "agrees"
 
 
+def test_tiled_wall_fast_swing_agrees() -> None:
+    """A tiled wall (grout every 8 or 12 px at rest, nothing else on it) under a swing two or
+    three times the rig's usual move: the image moves more than half a tile a frame, and a
+    search started where the corner was locks the tracks onto the wrong tile alike, a
+    confident wrong rotation (the check disagrees, or correlates at r < 0.8). Started where
+    each track's own last displacement points (MotionConfig.lk_seed, the video's own motion,
+    never the gyro's) every one of them agrees. (8 px tiles at three times the move are lost
+    both ways: the limit.)"""
+    at_rest = dataclasses.replace(CFG, lk_seed=False)
+    lost = 0
+    for tile_px, speed, seed in ((8, 2.0, 1), (8, 2.0, 2), (12, 3.0, 1), (12, 3.0, 2)):
+        frames, ft, imu = capture(seed, speed=speed, tile_px=tile_px)
+        a, _ = agreement(frames, ft, imu, CFG, hfov_deg=HFOV)
+        assert a.status == "agrees" and a.r > 0.8, (tile_px, speed, seed, a.to_dict())
+        b, _ = agreement(frames, ft, imu, at_rest, hfov_deg=HFOV)
+        lost += b.status != "agrees" or b.r < 0.8
+    assert lost >= 3
+
+
 @pytest.mark.parametrize("shift_ms", [-60.0, -25.0, 10.0, 40.0, 60.0])
 def test_small_clock_offsets_agree_and_are_measured(shift_ms: float) -> None:
     frames, ft, imu = capture(4)

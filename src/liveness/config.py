@@ -174,6 +174,13 @@ class MotionConfig:
     # image motion is unobservable (the aperture problem) and LK's answer there is noise.
     # OpenCV's default is 1e-4; 1e-2 measured on tc79 in docs/MOTION.md.
     lk_min_eig: float = 1e-2
+    # Each carried track starts its search where its own last displacement points (and a new
+    # corner where the carried ones' median does), not where it was: on a periodic texture (a
+    # tiled wall) a fast swing moves the image more than half a tile a frame, and a search
+    # that starts at rest locks every track onto the wrong tile alike, a confident wrong
+    # rotation (docs/MOTION.md "A tiled wall"). The seed is the video's own motion, never the
+    # gyro's, so it cannot lean toward what the sensors say. Files calibrated before: off.
+    lk_seed: bool = True
     # The face-flatness cue (liveness.motion.relief; docs/MOTION.md "Is the face a plane?"):
     # corners of the face region followed through this many frames spread over the clip,
     # each step checked there and back (a track whose round trip misses by more than
@@ -292,6 +299,8 @@ class MotionConfig:
             kw.update(lead_scale="r", lead_weight=float(d.get("lead_weight", 1.0)))
         if d and "relief_side" not in d:
             kw["relief_side"] = 0  # written before the face crop: the cue on the whole frame
+        if d and "lk_seed" not in d:
+            kw["lk_seed"] = False  # tracked from rest: its fusion and gates were fitted so
         for k in ("gain_range", "gain_possible", "scene_gain"):
             if k in kw:
                 kw[k] = tuple(kw[k])

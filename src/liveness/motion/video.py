@@ -156,6 +156,9 @@ def video_motion(
     are left (KLT): the strongest few dozen corners followed through the clip measure the
     rotation better than twice as many re-detected every frame, whose weak half is mostly noise,
     and cost half as much (docs/MOTION.md, "Tracks that carry over").
+    With cfg.lk_seed each carried track's search starts where its own last displacement points
+    (new corners: the carried ones' median), which keeps a fast swing over a tiled wall from
+    locking onto the wrong tile (docs/MOTION.md, "A tiled wall").
     face_box (x0, y0, x1, y1) in the frames' pixels; without it, the page's guide oval.
     hfov_deg: the camera's horizontal field of view when known (meta.json), else cfg's prior.
     """
@@ -177,6 +180,7 @@ def video_motion(
     min_dist = max(3, round(min(gw, gh) / 24))
     kept = np.zeros((0, 1, 2), np.float32)  # tracks alive at the start of the next interval
     kept_ids = np.zeros(0, np.int64)  # and their numbers
+    last = np.zeros((0, 2), np.float32)  # and their last displacements (px)
     next_id = 0
     ids: list[np.ndarray] = []
     w0s = []
@@ -191,14 +195,21 @@ def video_motion(
         kept = np.zeros((0, 1, 2), np.float32)
         kept_ids = np.zeros(0, np.int64)
         if p0 is None or len(p0) < cfg.min_points:
+            last = np.zeros((0, 2), np.float32)
             continue
-        p1, st, err = track(grays[i], grays[i + 1], p0, None, winSize=win, maxLevel=cfg.lk_levels,
-                            criteria=crit, minEigThreshold=cfg.lk_min_eig)  # fmt: skip
+        guess, flags = None, 0
+        if cfg.lk_seed and len(last):  # carried tracks come first in p0 (_top_up)
+            step = np.concatenate([last, np.tile(np.median(last, 0), (len(p0) - len(last), 1))])
+            guess = (p0 + step[:, None, :]).astype(np.float32)
+            flags = cv2.OPTFLOW_USE_INITIAL_FLOW
+        p1, st, err = track(grays[i], grays[i + 1], p0, guess, winSize=win, maxLevel=cfg.lk_levels,
+                            criteria=crit, minEigThreshold=cfg.lk_min_eig, flags=flags)  # fmt: skip
         ok = st.ravel() == 1
         a, b = p0.reshape(-1, 2)[ok].astype(np.float64), p1.reshape(-1, 2)[ok].astype(np.float64)
         on = (b[:, 0] >= 0) & (b[:, 1] >= 0) & (b[:, 0] < gw) & (b[:, 1] < gh)
         kept = p1[ok][on].reshape(-1, 1, 2)  # still in the next frame: tracked from there
         kept_ids = p0_ids[ok][on]
+        last = (p1 - p0)[ok][on].reshape(-1, 2)  # their displacements: the next search's seed
         tracks[-1] = (a, b)
         ids[-1] = p0_ids[ok]
         w0s.append(1.0 / (1.0 + err.ravel()[ok].astype(np.float64) / 8.0))
