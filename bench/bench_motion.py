@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from collections.abc import Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -51,60 +53,28 @@ def main() -> None:
     around = dataclasses.replace(crop, relief_surround=2.0)
     faces = default_detector().detect(frames[0])
     box = max(faces, key=lambda f: f.score).box if faces else None
-    rows: dict[str, list[list[float]]] = {
-        "track + fit": [[], []],
-        "compare": [[], []],
-        "relief": [[], []],
-        "compare, every offset scored": [[], []],
-        "relief, face box, whole frame": [[], []],
-        "relief, face box, crop": [[], []],
-        "relief, face box and surroundings, crop": [[], []],
-        "relief on the motion check's tracks": [[], []],
-        "compare with the moving-scene check": [[], []],
-        "track + fit, searched from rest (lk_seed off)": [[], []],
-    }
-    for _ in range(args.repeats):
-        w0, c0 = time.perf_counter(), time.process_time()
-        vm = video_motion(frames, t, mc)
-        w1, c1 = time.perf_counter(), time.process_time()
-        compare(vm, r.imu, mc)
-        w2, c2 = time.perf_counter(), time.process_time()
-        rows["track + fit"][0].append(1000 * (w1 - w0))
-        rows["track + fit"][1].append(1000 * (c1 - c0))
-        rows["compare"][0].append(1000 * (w2 - w1))
-        rows["compare"][1].append(1000 * (c2 - c1))
-        relief(frames, t, mc)
-        w3, c3 = time.perf_counter(), time.process_time()
-        rows["relief"][0].append(1000 * (w3 - w2))
-        rows["relief"][1].append(1000 * (c3 - c2))
-        compare(vm, r.imu, fine)
-        w4, c4 = time.perf_counter(), time.process_time()
-        rows["compare, every offset scored"][0].append(1000 * (w4 - w3))
-        rows["compare, every offset scored"][1].append(1000 * (c4 - c3))
-        relief(frames, t, whole, box)
-        w5, c5 = time.perf_counter(), time.process_time()
-        relief(frames, t, crop, box)
-        w6, c6 = time.perf_counter(), time.process_time()
-        rows["relief, face box, whole frame"][0].append(1000 * (w5 - w4))
-        rows["relief, face box, whole frame"][1].append(1000 * (c5 - c4))
-        rows["relief, face box, crop"][0].append(1000 * (w6 - w5))
-        rows["relief, face box, crop"][1].append(1000 * (c6 - c5))
-        relief(frames, t, around, box)
-        w7, c7 = time.perf_counter(), time.process_time()
-        rows["relief, face box and surroundings, crop"][0].append(1000 * (w7 - w6))
-        rows["relief, face box and surroundings, crop"][1].append(1000 * (c7 - c6))
-        motion_relief(vm, mc)
-        w8, c8 = time.perf_counter(), time.process_time()
-        rows["relief on the motion check's tracks"][0].append(1000 * (w8 - w7))
-        rows["relief on the motion check's tracks"][1].append(1000 * (c8 - c7))
-        compare(vm, r.imu, scene)
-        w9, c9 = time.perf_counter(), time.process_time()
-        rows["compare with the moving-scene check"][0].append(1000 * (w9 - w8))
-        rows["compare with the moving-scene check"][1].append(1000 * (c9 - c8))
-        video_motion(frames, t, at_rest)
-        w10, c10 = time.perf_counter(), time.process_time()
-        rows["track + fit, searched from rest (lk_seed off)"][0].append(1000 * (w10 - w9))
-        rows["track + fit, searched from rest (lk_seed off)"][1].append(1000 * (c10 - c9))
+    rows: dict[str, list[list[float]]] = {}  # step -> [wall ms per repeat, CPU ms per repeat]
+
+    def timed(name: str, step: Callable[..., Any], *args: Any) -> Any:
+        """step(*args), its wall and CPU time added to its row; returns what it returned."""
+        w, c = time.perf_counter(), time.process_time()
+        out = step(*args)
+        wall, cpu = rows.setdefault(name, [[], []])
+        wall.append(1000 * (time.perf_counter() - w))
+        cpu.append(1000 * (time.process_time() - c))
+        return out
+
+    for _ in range(args.repeats):  # every step once per repeat, in this order: interleaved
+        vm = timed("track + fit", video_motion, frames, t, mc)
+        timed("compare", compare, vm, r.imu, mc)
+        timed("relief", relief, frames, t, mc)
+        timed("compare, every offset scored", compare, vm, r.imu, fine)
+        timed("relief, face box, whole frame", relief, frames, t, whole, box)
+        timed("relief, face box, crop", relief, frames, t, crop, box)
+        timed("relief, face box and surroundings, crop", relief, frames, t, around, box)
+        timed("relief on the motion check's tracks", motion_relief, vm, mc)
+        timed("compare with the moving-scene check", compare, vm, r.imu, scene)
+        timed("track + fit, searched from rest (lk_seed off)", video_motion, frames, t, at_rest)
     track, comp = rows["track + fit"], rows["compare"]
     rows["total"] = [[a + b for a, b in zip(track[j], comp[j], strict=True)] for j in (0, 1)]
     rel = rows["relief"]
