@@ -53,11 +53,15 @@ pytestmark = pytest.mark.slow
 FPS = 15  # the fake camera's rate (y4m F15:1) and the server's capture fps
 CHALLENGE = "left"  # the server draws from this one challenge; the clips move that way
 # Live candidates (seed, subject, index): of those the bundled model accepts from their clip
-# directory, the one whose video follows the phone most clearly is played. These tests check
-# the page's path (camera, sensors, timing), not the motion check's borderline captures: the
-# highest-scoring candidate, 1/4/125, agrees at 0.57 from its directory, and the page's
-# slightly different frame timing took it to 0.48-0.52 (refused as often as not).
-LIVE_CANDIDATES = ((1, 4, 101), (1, 7, 100), (1, 4, 125), (1, 6, 100))
+# directory, the one with the most room under both motion gates (the agreement's minimum
+# score, the moving-scene gate's level) is played. These tests check the page's path (camera,
+# sensors, timing), not the motion check's borderline captures. The page's own capture moves
+# both numbers from run to run: the virtual sensors' readings reach the page at its own ~60 Hz
+# ticks, a new sampling of the clip's 69 Hz gyro each time. 1/6/100, played until session 22
+# (directory: misfit 0.52 against the gate's 0.91), read 0.63-0.97 through the page and was
+# refused as scene_moves in 2 of 14 runs; 1/1/100 (0.37) read 0.54-0.66 in 14 (docs/MOTION.md,
+# "A tiled wall", where session 21 first blamed the seeded tracker).
+LIVE_CANDIDATES = ((1, 4, 101), (1, 7, 100), (1, 6, 100), (1, 1, 100))
 ATTACK = (1, 4, 102, "print", "held")
 LEAD_S = 1.85  # camera frames before the clip starts: camera start + session + countdown
 TAIL = 8  # frames holding the clip's last frame after it
@@ -134,8 +138,13 @@ def clips(tmp_path_factory: pytest.TempPathFactory, predictor: Predictor) -> dic
     played = {n: Played(n, c, tl, scores[n]) for n, c, tl in made}
 
     def clearly_live(p: Played) -> tuple[bool, float]:
-        motion = p.direct.get("motion") or {}
-        return bool(p.direct.get("live")), float(motion.get("score") or 0.0)
+        """Accepted first, then the least relative room under either motion gate."""
+        motion, cfg = p.direct.get("motion") or {}, predictor.config
+        room = (float(motion.get("score") or 0.0) - cfg.motion.min_score) / cfg.motion.min_score
+        gate, misfit = cfg.fusion.scene_gate, motion.get("scene_misfit")
+        if gate > 0 and misfit is not None:
+            room = min(room, (gate - float(misfit)) / gate)
+        return bool(p.direct.get("live")), room
 
     live = max((p for p in played.values() if p.name.startswith("live")), key=clearly_live)
     return {"live": live, "attack": played[name]}
@@ -468,7 +477,8 @@ def test_live_clip_with_sensors_is_accepted(
     print(f"\nlive {live.name}: direct {direct['score']:.4f}, page {body['score']:.4f}; {stats}")
     m = body["motion"] or {}
     print(f"motion: {m.get('words')}; gain {m.get('gain')}, wide {m.get('wide_offset_ms')} ms "
-          f"(agreement {m.get('wide_r')} there, {m.get('score')} in range)")  # fmt: skip
+          f"(agreement {m.get('wide_r')} there, {m.get('score')} in range); scene misfit "
+          f"{m.get('scene_misfit')}")  # fmt: skip
     check_response(body, ["video", "imu"])
     assert v["modalities"] == "video,imu" and "Video and motion sensors" in v["text"]
     assert body["challenge"]["followed"], body["challenge"]

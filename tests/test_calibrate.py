@@ -235,10 +235,10 @@ def test_calibrate_command_pools_datasets_and_writes_the_file(tmp_path: Path) ->
         assert f"| {key} |" in md
     assert len((out / "scores_shifted.csv").read_text().splitlines()) == 9
     assert cfg.fusion.w_relief == 0.0  # the flatness cue only when asked for
-    # A motion setting given with --motion is written into the file (a bool too).
-    assert not cfg.motion.lk_seed
-    assert main([*args, "--motion", "lk_seed=true"]) == 0
-    assert load_predictor(model, check_face=False).config.motion.lk_seed
+    # Its motion is tracked as this version tracks it (seeded), or as --motion says.
+    assert cfg.motion.lk_seed
+    assert main([*args, "--motion", "lk_seed=false"]) == 0
+    assert not load_predictor(model, check_face=False).config.motion.lk_seed
     assert main([*args, "--relief"]) == 0
     cfg = load_predictor(model, check_face=False).config
     assert cfg.fusion.w_relief != 0.0

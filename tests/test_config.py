@@ -42,6 +42,16 @@ def test_files_written_before_the_face_crop_keep_the_whole_frame() -> None:
     assert MotionConfig.from_dict(saved).relief_side == 0
 
 
+def test_files_written_before_the_seeded_tracker_track_from_rest() -> None:
+    """A model calibrated before lk_seed existed had its fusion and gates fitted on tracks
+    searched from where each corner was: it keeps that (False); a new file seeds them."""
+    assert MotionConfig().lk_seed
+    saved = MotionConfig().to_dict()
+    assert MotionConfig.from_dict(saved).lk_seed
+    del saved["lk_seed"]
+    assert not MotionConfig.from_dict(saved).lk_seed
+
+
 def test_lead_scale_must_be_known() -> None:
     with pytest.raises(ValueError, match="lead_scale"):
         MotionConfig(lead_scale="log")

@@ -334,6 +334,9 @@ def calibrate(
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}")
     predictor = load_predictor(model_file)
+    # Everything below is fitted anew on motion measured as this version tracks it (a file
+    # written before the seeded tracker reads lk_seed off), unless `motion` says otherwise.
+    motion = {"lk_seed": MotionConfig().lk_seed, **(motion or {})}
     if near_gate is not None:
         motion = {**(motion or {}), "relief_source": "motion"}
     if scene_gate is not None:

@@ -179,9 +179,8 @@ class MotionConfig:
     # tiled wall) a fast swing moves the image more than half a tile a frame, and a search
     # that starts at rest locks every track onto the wrong tile alike, a confident wrong
     # rotation (docs/MOTION.md "A tiled wall"). The seed is the video's own motion, never the
-    # gyro's, so it cannot lean toward what the sensors say. Off: it made the browser test's
-    # page capture agree less (docs/MOTION.md "A tiled wall", withdrawn).
-    lk_seed: bool = False
+    # gyro's, so it cannot lean toward what the sensors say. Files calibrated before: off.
+    lk_seed: bool = True
     # The face-flatness cue (liveness.motion.relief; docs/MOTION.md "Is the face a plane?"):
     # corners of the face region followed through this many frames spread over the clip,
     # each step checked there and back (a track whose round trip misses by more than
@@ -300,6 +299,8 @@ class MotionConfig:
             kw.update(lead_scale="r", lead_weight=float(d.get("lead_weight", 1.0)))
         if d and "relief_side" not in d:
             kw["relief_side"] = 0  # written before the face crop: the cue on the whole frame
+        if d and "lk_seed" not in d:
+            kw["lk_seed"] = False  # tracked from rest: its fusion and gates were fitted so
         for k in ("gain_range", "gain_possible", "scene_gain"):
             if k in kw:
                 kw[k] = tuple(kw[k])
