@@ -19,7 +19,9 @@ genuine captures it lets through that the moving-scene gate would refuse (Agreem
 above FusionConfig.scene_gate), those whose room reads near (Agreement.room_per_m at or above
 near_gate_per_m: half of the near-and-flat gate; the other half, the scene's flatness, is
 video only), the misfit's median and 95th percentile and its change from the recorded IMU's,
-and the injections the check lets through. A development tool (docs/MOTION.md, "The IMU as a
+the injections the check lets through, and the moving-scene gate's level as `liveness calibrate
+--scene-gate SHARE` would set it on that row's IMU (liveness.calibrate.scene_level; the bundled
+model's was set at 0.025 on tc79's own IMU). A development tool (docs/MOTION.md, "The IMU as a
 page records it"); the question it answers is how much of a gate's calibration, made on
 clips' own IMU, carries over to the page.
 """
@@ -33,10 +35,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from liveness.calibrate import scene_level
 from liveness.clip import read_clip
 from liveness.decision import clip_hfov
 from liveness.manifest import read_manifest
-from liveness.motion import compare, video_motion
+from liveness.motion import Agreement, compare, video_motion
 from liveness.predict import load_predictor
 
 
@@ -82,6 +85,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--thinned", action="store_true", help="add a row: readings at their own "
                     "stamps, thinned to --rate")  # fmt: skip
+    ap.add_argument("--scene-share", type=float, default=0.025,
+                    help="the share the gate's level column is calibrated at")  # fmt: skip
     args = ap.parse_args()
     cv2.setNumThreads(1)
     config = load_predictor(args.model).config
@@ -95,7 +100,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     names = ["as recorded"] + (["thinned"] if args.thinned else [])
     names += [f"page draw {k + 1}" for k in range(args.draws)]
-    got: dict[str, list[tuple[str, float, float]]] = {n: [] for n in names}
+    got: dict[str, list[Agreement]] = {n: [] for n in names}
     live = np.array([r.attack == "none" for r in rows])
     for r in tqdm(rows, desc="clips", unit="clip"):
         c = read_clip(root / r.clip)
@@ -104,8 +109,7 @@ def main() -> None:
         imus = [c.imu] + ([thinned(c.imu, args.rate)] if args.thinned else [])
         imus += [page_sampled(c.imu, rng, args.rate, args.jitter) for _ in range(args.draws)]
         for name, imu in zip(names, imus, strict=True):
-            a = compare(vm, imu, cfg)
-            got[name].append((a.status, a.scene_misfit, a.room_per_m))
+            got[name].append(compare(vm, imu, cfg))
     print(
         f"{args.data} {args.split}: {live.sum()} genuine captures, {(~live).sum()} injections "
         f"with IMU; page events at {args.rate:g} Hz, stamp jitter {args.jitter:g} ms; gates: "
@@ -114,13 +118,16 @@ def main() -> None:
     print(
         "| IMU | genuine refused by the motion check | genuine the moving-scene gate refuses "
         "| genuine whose room reads near | misfit median / p95 | Δ misfit median / p90 "
-        "| injections agreeing |\n|---|---|---|---|---|---|---|"
+        f"| injections agreeing | gate level at {args.scene_share:g} |\n"
+        "|---|---|---|---|---|---|---|---|"
     )
-    base = np.array([m for _, m, _ in got[names[0]]])
+    base = np.array([a.scene_misfit for a in got[names[0]]])
     for name in names:
-        st = np.array([s for s, _, _ in got[name]])
-        mis = np.array([m for _, m, _ in got[name]])
-        room = np.array([d for _, _, d in got[name]])
+        st = np.array([a.status for a in got[name]])
+        mis = np.array([a.scene_misfit for a in got[name]])
+        room = np.array([a.room_per_m for a in got[name]])
+        level = scene_level({"motion": got[name], "is_live": live, "has_imu": [True] * len(live)},
+                            args.scene_share)  # fmt: skip
         agree = st == "agrees"
         g = live & agree
         both = live & np.isfinite(mis) & np.isfinite(base)
@@ -129,7 +136,8 @@ def main() -> None:
             f"| {name} | {np.sum(live & ~agree)} | {np.sum(g & (mis > fusion.scene_gate))} | "
             f"{np.sum(g & (room >= fusion.near_gate_per_m))} | "
             f"{np.nanmedian(mis[live]):.3f} / {np.nanpercentile(mis[live], 95):.3f} | "
-            f"{np.median(d):.3f} / {np.percentile(d, 90):.3f} | {np.sum(~live & agree)} |"
+            f"{np.median(d):.3f} / {np.percentile(d, 90):.3f} | {np.sum(~live & agree)} | "
+            f"{level:.3f} |"
         )
 
 
