@@ -122,6 +122,19 @@ def test_splits_and_bad_manifests(root: Path, tmp_path: Path) -> None:
         ClipDataset(tmp_path, "train", CFG)[0]
 
 
+def test_skip_attacks_leaves_those_species_out(root: Path) -> None:
+    full = ClipDataset(root, "train", CFG)
+    kept = ClipDataset(root, "train", CFG, skip_attacks=("injection",))
+    assert [r.attack for r in full.rows] == ["none", "print", "replay", "injection"]
+    assert [r.attack for r in kept.rows] == ["none", "print", "replay"]
+    assert kept.labels.tolist() == [1.0, 0.0, 0.0]
+    assert int(kept[2]["attack"]) == ATTACKS.index("replay")
+    with pytest.raises(ValueError, match="skip_attacks"):
+        ClipDataset(root, "train", CFG, skip_attacks=("none",))  # live clips cannot be skipped
+    with pytest.raises(ValueError, match="skip_attacks"):
+        ClipDataset(root, "train", CFG, skip_attacks=("mask3d",))
+
+
 def test_photometric_jitter_is_small_and_bounded() -> None:
     v = np.random.default_rng(0).random((4, 8, 8, 3), dtype=np.float32)
     out = photometric_jitter(v, np.random.default_rng(1))

@@ -60,9 +60,11 @@ def test_cli_train_options_reach_the_checkpoint(tiny_dataset: Path, tmp_path: Pa
     argv = ["train", "--data", str(tiny_dataset), "--out", str(out), "--epochs", "1"]
     argv += ["--max-steps", "1", "--batch-size", "2", "--frames", "4", "--image-size", "32"]
     argv += ["--width-mult", "0.25", "--threads", "1", "--camera-aug", "0.4", "--zoom", "0.1"]
+    argv += ["--skip-attacks", "injection"]
     assert cli_main(argv) == 0
     targs = load_checkpoint(out / "best.pt")["train_args"]
     assert targs["camera_aug"] == 0.4 and targs["zoom"] == 0.1
+    assert list(targs["skip_attacks"]) == ["injection"]
 
 
 def test_training_reduces_loss(tiny_dataset: Path, tmp_path: Path) -> None:

@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--block-flow", action="store_true", help="add block-wise LK motion features")
     t.add_argument("--motion-aux", action="store_true", help="ego-motion head + gyro supervision")
+    t.add_argument(
+        "--skip-attacks",
+        default="",
+        help="comma-separated species left out of training and model choice (e.g. injection)",
+    )
     t.add_argument("--threads", type=int, default=0, help="torch threads per process")
     t.add_argument("--workers", type=int, default=0, help="data loader processes")
     t.add_argument("--max-steps", type=int, default=0, help="stop early (smoke tests)")

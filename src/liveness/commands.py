@@ -90,6 +90,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         zoom=args.zoom,
         camera_aug=args.camera_aug,
         camera_levels=args.camera_levels,
+        skip_attacks=tuple(a for a in args.skip_attacks.split(",") if a),
     )
     best = main(targs)
     print(f"best checkpoint: {best}")

@@ -65,6 +65,7 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         zoom: float = 0.0,
         camera_aug: float = 0.0,
         camera_levels: float = 0.0,
+        skip_attacks: tuple[str, ...] = (),
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r} (expected {'|'.join(SPLITS)})")
@@ -72,7 +73,14 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
             raise ValueError(f"imu_dropout must be in [0, 1], got {imu_dropout}")
         self.manifest_file = manifest_path(root)
         self.root = self.manifest_file.parent
-        self.rows: list[ManifestRow] = [r for r in read_manifest(root) if r.split == split]
+        unknown = set(skip_attacks) - set(ATTACKS[1:])
+        if unknown:
+            raise ValueError(f"skip_attacks: {sorted(unknown)} not among {ATTACKS[1:]}")
+        # Species left out altogether (train.TrainArgs.skip_attacks: the network is not asked
+        # to tell them, another part of the product is).
+        self.rows: list[ManifestRow] = [
+            r for r in read_manifest(root) if r.split == split and r.attack not in skip_attacks
+        ]
         for r in self.rows:
             if r.attack not in ATTACKS:
                 raise ValueError(

@@ -48,6 +48,11 @@ class TrainArgs:
     max_steps: int = 0  # stop after this many optimiser steps (0 = run all epochs)
     resume: str | None = None
     calib_target: float = 0.01  # threshold rule: worst-species APCER <= this on val
+    # Attack species left out of training and of the validation that picks the best epoch.
+    # ("injection",): an injected video is a genuine capture's frames, so the network can only
+    # tell it by how the generator draws it (its virtual camera's re-encoding) or by a mismatch
+    # the physical motion check judges anyway (liveness.motion); docs/MODEL.md, session 24.
+    skip_attacks: tuple[str, ...] = ()
     cache: bool = True
     progress: bool = True
 
@@ -138,8 +143,11 @@ def load_data(
         zoom=args.zoom,
         camera_aug=args.camera_aug,
         camera_levels=args.camera_levels,
+        skip_attacks=args.skip_attacks,
     )
-    val_ds = ClipDataset(args.data, "val", pp, train=False, cache=args.cache)
+    val_ds = ClipDataset(
+        args.data, "val", pp, train=False, cache=args.cache, skip_attacks=args.skip_attacks
+    )
     if len(train_ds) == 0 or len(val_ds) == 0:
         raise ValueError(f"{args.data}: train and val splits must both be non-empty")
     n_live = float(train_ds.labels.sum())
