@@ -48,6 +48,42 @@ def scored_set(n: int = 400, seed: int = 0) -> dict:
     }
 
 
+def test_fusion_fit_converges_for_a_confident_network() -> None:
+    # A network whose scores saturate (p within 1e-9..1e-3 of 0 or 1) and is confidently wrong
+    # on 2 % of the clips: a plain Newton step overshoots there and diverged (a bias of ~1e11,
+    # session 24). The fit must reach the optimum of the penalised log-loss instead.
+    from liveness.calibrate import _features
+    from liveness.config import FusionConfig
+
+    rng = np.random.default_rng(0)
+    n = 400
+    live = rng.random(n) < 0.4
+    model = np.where(live, 1 - 10 ** rng.uniform(-9, -3, n), 10 ** rng.uniform(-9, -3, n))
+    model = np.where(rng.random(n) < 0.02, 1 - model, model)
+    motion = np.where(live, rng.uniform(0.5, 1.0, n), rng.uniform(0.3, 1.0, n))
+    s = {
+        "model": list(model),
+        "motion": [_agreement(m) for m in motion],
+        "face_ok": [True] * n,
+        "has_imu": [True] * n,
+        "is_live": live,
+        "attack": np.where(live, "none", "print"),
+    }
+    f = fit_fusion(s)
+    beta = np.array([f.w_model, f.w_motion, f.b_imu, f.bias])
+    assert np.all(np.abs(beta) < 10)
+    x, keep = _features(s, FusionConfig(motion_form="logit", motion_gate=True))
+    x, y = x[keep], live[keep].astype(float)  # what the fit saw (the gate's refusals left out)
+    w = np.where(y > 0, 0.5 / y.sum(), 0.5 / (1 - y).sum())
+    p = 1 / (1 + np.exp(-(x @ beta)))
+    grad = x.T @ (w * (p - y)) + 1e-2 * np.diag([1.0, 1.0, 1.0, 0.0]) @ beta
+    assert np.abs(grad).max() < 1e-6  # the optimum, not merely somewhere finite
+    fused = np.array([fused_score(m, a.score, f) for m, a in zip(model, s["motion"], strict=True)])
+    from liveness.metrics import auc
+
+    assert auc(fused, live) > 0.9
+
+
 def test_fusion_learns_to_weigh_the_agreement() -> None:
     s = scored_set()
     f = fit_fusion(s, motion_gate=False)

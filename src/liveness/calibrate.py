@@ -192,11 +192,24 @@ def fit_fusion(
     beta = np.zeros(x.shape[1])
     beta[0] = 1.0
     reg = l2 * np.diag([1.0] * (x.shape[1] - 1) + [0.0])  # the bias is not pulled
+
+    def loss(b: np.ndarray) -> float:  # the weighted, penalised log-loss Newton descends
+        z = x @ b
+        return float(w_cls @ (np.logaddexp(0.0, z) - y * z) + 0.5 * b @ reg @ b)
+
     for _ in range(iters):
         p = 1 / (1 + np.exp(-np.clip(x @ beta, -30, 30)))
         grad = x.T @ (w_cls * (p - y)) + reg @ beta
         hess = (x * (w_cls * p * (1 - p))[:, None]).T @ x + reg
-        beta = beta - np.linalg.solve(hess, grad)
+        step = np.linalg.solve(hess + 1e-12 * np.eye(len(beta)), grad)
+        # Backtracking: a full Newton step can overshoot where a confident network's scores
+        # saturate (p(1 − p) ≈ 0 flattens the Hessian) and the plain iteration then diverges
+        # (a bias of 5e12 on one network of session 24). Where the full step lowers the loss,
+        # as it does near the optimum, the iterates are plain Newton's.
+        t, now = 1.0, loss(beta)
+        while loss(beta - t * step) > now - 1e-4 * t * float(grad @ step) and t > 1e-10:
+            t *= 0.5
+        beta = beta - t * step
     return FusionConfig(
         w_model=float(beta[0]), w_motion=float(beta[1]), b_imu=float(beta[2]),
         bias=float(beta[-1]), rule="logistic regression on the calibration split",
