@@ -38,13 +38,20 @@ def scored_set(n: int = 400, seed: int = 0) -> dict:
     live = rng.random(n) < 0.5
     model = np.clip(rng.normal(0.7, 0.1, n), 0.01, 0.99)
     motion = np.where(live, rng.uniform(0.5, 1.0, n), rng.uniform(0.0, 0.6, n))
+    return _scored(model, motion, live, "injection")
+
+
+def _scored(model: np.ndarray, motion: np.ndarray, live: np.ndarray, attack: str) -> dict:
+    """What calibrate.collect returns, for clips with sensors and a face: network scores,
+    agreement scores, which are live; the others are all `attack`."""
+    n = len(model)
     return {
         "model": list(model),
         "motion": [_agreement(m) for m in motion],
         "face_ok": [True] * n,
         "has_imu": [True] * n,
         "is_live": live,
-        "attack": np.where(live, "none", "injection"),
+        "attack": np.where(live, "none", attack),
     }
 
 
@@ -61,14 +68,7 @@ def test_fusion_fit_converges_for_a_confident_network() -> None:
     model = np.where(live, 1 - 10 ** rng.uniform(-9, -3, n), 10 ** rng.uniform(-9, -3, n))
     model = np.where(rng.random(n) < 0.02, 1 - model, model)
     motion = np.where(live, rng.uniform(0.5, 1.0, n), rng.uniform(0.3, 1.0, n))
-    s = {
-        "model": list(model),
-        "motion": [_agreement(m) for m in motion],
-        "face_ok": [True] * n,
-        "has_imu": [True] * n,
-        "is_live": live,
-        "attack": np.where(live, "none", "print"),
-    }
+    s = _scored(model, motion, live, "print")
     f = fit_fusion(s)
     beta = np.array([f.w_model, f.w_motion, f.b_imu, f.bias])
     assert np.all(np.abs(beta) < 10)
