@@ -204,8 +204,8 @@ def fit_fusion(
         step = np.linalg.solve(hess + 1e-12 * np.eye(len(beta)), grad)
         # Backtracking: a full Newton step can overshoot where a confident network's scores
         # saturate (p(1 − p) ≈ 0 flattens the Hessian) and the plain iteration then diverges
-        # (a bias of 5e12 on one network of session 24). Where the full step lowers the loss,
-        # as it does near the optimum, the iterates are plain Newton's.
+        # (a bias of 5e12 on one network of session 24). Where the full step lowers the loss
+        # enough (Armijo), as it does near the optimum, the iterates are plain Newton's.
         t, now = 1.0, loss(beta)
         while loss(beta - t * step) > now - 1e-4 * t * float(grad @ step) and t > 1e-10:
             t *= 0.5
