@@ -21,6 +21,7 @@ from liveness.motion import (
     rotation_jacobian,
     video_motion,
 )
+from liveness.motion.video import column_median
 from liveness.rotation import rotvec_to_matrix
 from tests.rig import HFOV, F, H, W, canvas, capture, omega, poses, projection, render
 
@@ -37,6 +38,17 @@ def test_jacobian_matches_exactprojection() -> None:
         exact = (q[:2] / q[2]).T - np.column_stack([u, v])
         lin = rotation_jacobian(u, v, W, H, F) @ delta
         assert np.abs(lin - exact).max() < 0.02 * np.abs(exact).max() + 1e-3
+
+
+@pytest.mark.parametrize("rows", [1, 2, 7, 30, 59, 60])
+def test_column_median_is_numpys(rows: int) -> None:
+    """The tracker's seed median (one sort) gives np.median's values to the bit, odd or even."""
+    rng = np.random.default_rng(rows)
+    for scale in (1e-3, 1.0, 40.0):
+        x = (scale * rng.standard_normal((rows, 2))).astype(np.float32)
+        x[rng.random(x.shape) < 0.2] = 0.5  # ties
+        got, want = column_median(x), np.median(x, 0)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
 
 
 def test_turn_about_y_moves_the_image_right() -> None:
