@@ -92,10 +92,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("dir", type=Path)
     ap.add_argument("--model", default=None)
+    ap.add_argument("--jsonl", type=Path, default=None,
+                    help="where predict's lines go (default: DIR/predict.jsonl with the bundled "
+                         "model, DIR/predict_<model file stem>.jsonl with --model, so scoring "
+                         "two models on one draw keeps both)")  # fmt: skip
     a = ap.parse_args()
     clips = sorted(p for p in a.dir.iterdir() if (p / "frames.csv").exists())
     preds = run_predict(clips, a.model)
-    (a.dir / "predict.jsonl").write_text("".join(json.dumps(p) + "\n" for p in preds))
+    stem = f"_{Path(a.model).stem}" if a.model else ""
+    (a.jsonl or a.dir / f"predict{stem}.jsonl").write_text(
+        "".join(json.dumps(p) + "\n" for p in preds)
+    )
     by = {Path(p.get("clip", "")).resolve(): p for p in preds}
     rows = []
     for c in clips:
