@@ -20,6 +20,7 @@ from liveness.metrics import (
     eer,
     roc_curve,
     summarize,
+    wilson_interval,
 )
 
 # The worked example: live 0.9, 0.8, 0.3; print 0.7, 0.2; replay 0.1, 0.6.
@@ -162,6 +163,33 @@ def test_summarize_with_imu_split() -> None:
     # A subset with no live samples gives NaN metrics rather than an error.
     only_attacks = summarize(S, LIVE, ATT, 0.5, has_imu=~LIVE)["with_imu"]
     assert math.isnan(only_attacks["bpcer"]) and math.isnan(only_attacks["auc"])
+
+
+def test_summary_intervals_hold_their_rates() -> None:
+    # BPCER 1 of 3 (live 0.3 refused at 0.5), print 1 of 2 accepted, replay 1 of 2 accepted.
+    out = summarize(S, LIVE, ATT, 0.5)
+    assert out["bpcer_ci95"] == pytest.approx(list(wilson_interval(1, 3)))
+    for sp, rate in out["apcer_per_species"].items():
+        lo, hi = out["apcer_ci95_per_species"][sp]
+        assert lo < rate < hi and [lo, hi] == pytest.approx(list(wilson_interval(1, 2)))
+
+
+def test_wilson_interval_by_hand() -> None:
+    z2 = 1.959963984540054**2
+    # k = 0: the lower bound is 0 and the upper z²/(n + z²) (the quadratic's other root).
+    lo, hi = wilson_interval(0, 24)
+    assert lo == 0.0 and hi == pytest.approx(z2 / (24 + z2))
+    # Both bounds solve (p̂ − π)² = z² π (1 − π) / n, the interval's definition.
+    for k, n in ((3, 24), (11, 138), (1, 2), (50, 100)):
+        for bound in wilson_interval(k, n):
+            assert (k / n - bound) ** 2 == pytest.approx(z2 * bound * (1 - bound) / n)
+    # Mirror: k of n refused is n − k of n accepted.
+    lo, hi = wilson_interval(3, 24)
+    assert (1 - hi, 1 - lo) == pytest.approx(wilson_interval(21, 24))
+    assert 0.04 < lo < 0.05 and 0.30 < hi < 0.32  # 3 of 24 = 12.5 %: 4.3–31 %
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))
+    with pytest.raises(ValueError):
+        wilson_interval(5, 4)
 
 
 # ---------------------------------------------------------------------------- properties

@@ -43,7 +43,11 @@ def test_write_report_writes_everything(tmp_path: Path) -> None:
     assert md.startswith("# Unit test")
     for sp in ("print", "replay", "injection"):
         n = summary["n_per_species"][sp]
-        assert f"| {sp} | APCER | {100 * summary['apcer_per_species'][sp]:.2f}% ({n}) |" in md
+        lo, hi = summary["apcer_ci95_per_species"][sp]
+        cell = (
+            f"{100 * summary['apcer_per_species'][sp]:.2f}% [{100 * lo:.1f}–{100 * hi:.1f}%] ({n})"
+        )
+        assert f"| {sp} | APCER | {cell} |" in md
     assert "| live (bona fide) | BPCER |" in md
     assert "With IMU" in md and "Without IMU" in md
     for label in ("ACER", "AUC", "EER", "BPCER @ APCER ≤ 1%", "BPCER @ APCER ≤ 5%"):

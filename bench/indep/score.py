@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from liveness.metrics import wilson_interval
+
 
 def auc(pos: np.ndarray, neg: np.ndarray) -> float:
     """P(score_pos > score_neg) + half the ties (rank-based AUC); nan if a side is empty."""
@@ -38,6 +40,12 @@ def run_predict(clips: list[Path], model: str | None) -> list[dict]:
 
 def fmt(x: float) -> str:
     return "—" if np.isnan(x) else f"{x:.3f}"
+
+
+def ci(k: int, n: int) -> str:
+    """k of n's 95 % Wilson interval, "[lo–hi]": what a draw of this size can tell apart."""
+    lo, hi = wilson_interval(k, n)
+    return f"[{fmt(lo)}–{fmt(hi)}]"
 
 
 def table(rows: list[dict]) -> str:
@@ -69,10 +77,11 @@ def table(rows: list[dict]) -> str:
     bpcer = float(np.mean([not r["live"] for r in live])) if live else float("nan")
     out += [
         "",
-        "| metric | value |",
+        "| metric | value (95 % Wilson interval in brackets) |",
         "|---|---|",
         f"| n clips | {len(rows)} |",
-        f"| BPCER (live refused) | {fmt(bpcer)} ({sum(not r['live'] for r in live)}/{len(live)}) |",
+        f"| BPCER (live refused) | {fmt(bpcer)} ({(refused := sum(not r['live'] for r in live))}/"
+        f"{len(live)}) {ci(refused, len(live))} |",
     ]
     worst = 0.0
     for sp in [s for s in order[1:] if any(r["attack"] == s for r in rows)]:
@@ -80,7 +89,8 @@ def table(rows: list[dict]) -> str:
         ap = float(np.mean([r["live"] for r in g]))
         worst = max(worst, ap)
         sc = np.array([r["score"] for r in g if r["ok"]])
-        out.append(f"| APCER {sp} | {ap:.3f} ({sum(r['live'] for r in g)}/{len(g)}) |")
+        passed = sum(r["live"] for r in g)
+        out.append(f"| APCER {sp} | {ap:.3f} ({passed}/{len(g)}) {ci(passed, len(g))} |")
         out.append(f"| AUC live vs {sp} | {fmt(auc(live_scores, sc))} |")
     out.append(f"| ACER = (worst APCER + BPCER)/2 | {fmt((worst + bpcer) / 2)} |")
     thr = sorted({r["threshold"] for r in rows if r["threshold"] is not None})

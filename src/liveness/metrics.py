@@ -72,6 +72,24 @@ def _bpcer(s: np.ndarray, lv: np.ndarray, threshold: float) -> float:
     return float((~_accepted(s[lv], threshold)).mean()) if lv.any() else float("nan")
 
 
+def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score interval (95 % by default) of a share seen as k of n: where the true
+    APCER or BPCER plausibly lies. 3 of 24 reads 12.5 % but is anywhere in 4.3–31 %, so two
+    draws that differ by a few clips do not differ. (nan, nan) for n = 0.
+
+    Wilson rather than k/n ± z·√(p(1−p)/n): that one collapses to [0, 0] at k = 0, exactly
+    where a small attack set most needs a bound."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    if not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    p, z2 = k / n, z * z
+    mid = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    # At k = 0 (k = n) the bound is exactly 0 (1); in floating point mid − half leaves ~1e-17.
+    return (0.0 if k == 0 else float(mid - half)), (1.0 if k == n else float(mid + half))
+
+
 def _max(d: dict[str, float]) -> float:
     return max(d.values()) if d else float("nan")
 
@@ -239,6 +257,7 @@ def _summary(s: np.ndarray, lv: np.ndarray, a: np.ndarray, threshold: float) -> 
     per = _apcer_species(s, a, threshold)
     ap_max, bp = _max(per), _bpcer(s, lv, threshold)
     e, e_t = _eer(s, lv)
+    acc = _accepted(s, threshold)
     out: dict[str, Any] = {
         "threshold": float(threshold),
         "n_live": int(lv.sum()),
@@ -249,6 +268,11 @@ def _summary(s: np.ndarray, lv: np.ndarray, a: np.ndarray, threshold: float) -> 
         "apcer_pooled": float(_accepted(s[~lv], threshold).mean()) if (~lv).any() else np.nan,
         "bpcer": bp,
         "acer": (ap_max + bp) / 2,
+        # 95 % Wilson intervals of the shares above: what n clips can tell apart.
+        "bpcer_ci95": list(wilson_interval(int((~acc[lv]).sum()), int(lv.sum()))),
+        "apcer_ci95_per_species": {
+            sp: list(wilson_interval(int(acc[a == sp].sum()), int((a == sp).sum()))) for sp in per
+        },
         "auc": _auc(s, lv),
         # Live versus one species at a time: which attacks the scores separate, threshold-free.
         "auc_per_species": {sp: _auc(s[lv | (a == sp)], lv[lv | (a == sp)]) for sp in per},
@@ -268,7 +292,8 @@ def summarize(
     """Every metric above at ``threshold``, plus the same for the with/without-IMU subsets.
 
     Keys: threshold, n_live, n_attack, n_per_species, apcer_per_species, apcer_max,
-    apcer_pooled, bpcer, acer, auc, auc_per_species, eer, eer_threshold, bpcer_at_apcer_{1,5}pct and
+    apcer_pooled, bpcer, acer, bpcer_ci95 and apcer_ci95_per_species (95 % Wilson intervals,
+    [low, high]), auc, auc_per_species, eer, eer_threshold, bpcer_at_apcer_{1,5}pct and
     threshold_at_apcer_{1,5}pct; with ``has_imu`` (N,) bool also "with_imu" and "without_imu",
     each a dict of the same keys. A subset may lack a class, so its undefined metrics are NaN.
     """

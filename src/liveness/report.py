@@ -41,6 +41,13 @@ def _pct(v: Any) -> str:
     return "n/a" if v is None or not math.isfinite(v) else f"{100 * v:.2f}%"
 
 
+def _ci(v: Any) -> str:
+    """ " [lo–hi %]" of a [low, high] 95 % interval; empty where there is none (an older file)."""
+    if not v or not all(isinstance(x, float | int) and math.isfinite(x) for x in v):
+        return ""
+    return f" [{100 * v[0]:.1f}–{100 * v[1]:.1f}%]"
+
+
 def _num(v: Any) -> str:
     return "n/a" if v is None or not math.isfinite(v) else f"{v:.4f}"
 
@@ -61,18 +68,23 @@ def _markdown(summary: dict[str, Any], title: str) -> str:
         f"Operating threshold: **{_num(summary['threshold'])}** (accepted as live when "
         "score >= threshold). APCER: share of attacks accepted; BPCER: share of live rejected.",
         "",
-        "## Error rates per class (n in brackets)",
+        "## Error rates per class (95 % Wilson interval in square brackets, n in round ones)",
         "",
         "| Class | Metric " + head,
         rule,
-        row("live (bona fide) | BPCER", lambda p: f"{_pct(p['bpcer'])} ({p['n_live']})"),
+        row(
+            "live (bona fide) | BPCER",
+            lambda p: f"{_pct(p['bpcer'])}{_ci(p.get('bpcer_ci95'))} ({p['n_live']})",
+        ),
     ]
     for sp in species:
         lines.append(
             row(
                 f"{sp} | APCER",
                 lambda p, sp=sp: (
-                    f"{_pct(p['apcer_per_species'][sp])} ({p['n_per_species'][sp]})"
+                    f"{_pct(p['apcer_per_species'][sp])}"
+                    f"{_ci(p.get('apcer_ci95_per_species', {}).get(sp))} "
+                    f"({p['n_per_species'][sp]})"
                     if sp in p["apcer_per_species"]
                     else "— (0)"
                 ),
