@@ -21,7 +21,8 @@ from liveness.motion import (
     rotation_jacobian,
     video_motion,
 )
-from liveness.motion.video import column_median
+from liveness.motion.agreement import compared_fits
+from liveness.motion.video import VideoMotion, column_median
 from liveness.rotation import rotvec_to_matrix
 from tests.rig import HFOV, F, H, W, canvas, capture, omega, poses, projection, render
 
@@ -49,6 +50,21 @@ def test_column_median_is_numpys(rows: int) -> None:
         x[rng.random(x.shape) < 0.2] = 0.5  # ties
         got, want = column_median(x), np.median(x, 0)
         assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_compared_fits_reads_the_room_else_the_face() -> None:
+    """Per interval the comparison reads the room's fit where it is confident, else the face
+    region's at half weight, else nothing (the plot's filled markers are these)."""
+    t = np.arange(5) * 50.0
+    room, face = np.full((4, 3), 0.01), np.full((4, 3), 0.02)
+    conf, conf_face = np.array([0.9, 0.1, 0.1, 0.0]), np.array([0.0, 0.8, 0.1, 0.0])
+    vm = VideoMotion(t[:-1], t[1:], room, conf, face, conf_face, 190.0, (120, 160),
+                     (60, 80, 36, 48), [])  # fmt: skip
+    use_bg, rot, w, ok = compared_fits(vm, CFG)
+    assert use_bg.tolist() == [True, False, False, False]
+    assert ok.tolist() == [True, True, False, False]
+    assert np.array_equal(rot[:2], np.stack([room[0], face[1]]))
+    assert w[:2] == pytest.approx([0.9, CFG.face_weight * 0.8])
 
 
 def test_turn_about_y_moves_the_image_right() -> None:

@@ -154,7 +154,7 @@ def cmd_motion(args: argparse.Namespace) -> int:
         print(json.dumps({"clip": path, **a.to_dict()}) if args.json else line)
         if args.plot:
             out = Path(args.plot) / f"{Path(path).name}_motion.png"
-            plot_agreement(vm, clip.imu, a, out, title=str(path))
+            plot_agreement(vm, clip.imu, a, out, title=str(path), cfg=cfg)
             # The flatness cue as the model measures it: on the motion check's tracks, or on
             # its own tracks of the guide oval (no face detector here).
             flat = Path(args.plot) / f"{Path(path).name}_relief.png"

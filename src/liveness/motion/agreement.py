@@ -185,6 +185,19 @@ def _looks(vm: VideoMotion, imu: np.ndarray | None, cfg: MotionConfig) -> _Pass:
 Sensed = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray] | None]
 
 
+def compared_fits(
+    vm: VideoMotion, cfg: MotionConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Which of each interval's fits the comparison reads: the background's where it is
+    confident (cfg.min_conf), else the face region's, at cfg.face_weight (the head moves by
+    itself too). Returns use_bg (K,) bool, the rotations read (K, 3) rad, their weights (K,)
+    and ok (K,) bool: the intervals where the fit read is confident enough to count at all."""
+    use_bg = vm.conf >= cfg.min_conf
+    rot = np.where(use_bg[:, None], vm.rot, vm.rot_face)
+    w = np.where(use_bg, vm.conf, cfg.face_weight * vm.conf_face)
+    return use_bg, rot, w, w >= cfg.min_conf * cfg.face_weight
+
+
 def _compare(
     vm: VideoMotion,
     sensed: Sensed | None,
@@ -203,11 +216,7 @@ def _compare(
     smoothed by a Gaussian of that width first (what a stabiliser leaves of the phone's turn).
     """
     dt = vm.t1_ms - vm.t0_ms
-    # Per interval: the background's fit where it is confident, else the face region's.
-    use_bg = vm.conf >= cfg.min_conf
-    rot = np.where(use_bg[:, None], vm.rot, vm.rot_face)
-    w = np.where(use_bg, vm.conf, cfg.face_weight * vm.conf_face)
-    ok = w >= cfg.min_conf * cfg.face_weight
+    use_bg, rot, w, ok = compared_fits(vm, cfg)
     coverage = float(ok.mean()) if len(ok) else 0.0
     video_deg_s = rms_deg_s(rot[ok], dt[ok], np.ones(int(ok.sum()))) if ok.any() else float("nan")
     if drop is not None:

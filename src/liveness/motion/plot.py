@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from liveness.motion.agreement import Agreement
+from liveness.config import MotionConfig
+from liveness.motion.agreement import Agreement, compared_fits
 from liveness.motion.inertial import device_displacement, gyro_angle, gyro_over
 from liveness.motion.parallax import translation_as_turn
 from liveness.motion.relief import ReliefTracks, homography_residuals
@@ -16,11 +17,19 @@ from liveness.motion.video import VideoMotion
 
 
 def plot_agreement(
-    vm: VideoMotion, imu: np.ndarray | None, a: Agreement, out: str | Path, title: str = ""
+    vm: VideoMotion,
+    imu: np.ndarray | None,
+    a: Agreement,
+    out: str | Path,
+    title: str = "",
+    cfg: MotionConfig | None = None,
 ) -> Path:
     """A PNG per device axis: the video's rotation rate against the gyro's (at the best offset)
     and, where a depth was fitted, the phone's prediction with its translation; for debugging
-    a refused capture."""
+    a refused capture. Filled markers are the fits the comparison read in each interval (the
+    background's where confident, else the face region's: agreement.compared_fits, with cfg,
+    the check's settings); hollow ones were measured but not read; an interval with no fit is
+    a gap, not 0 °/s."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -28,6 +37,8 @@ def plot_agreement(
 
     dt = (vm.t1_ms - vm.t0_ms) / 1000.0
     tm = 0.5 * (vm.t0_ms + vm.t1_ms) - vm.t0_ms[0]
+    use_bg, _, _, ok = compared_fits(vm, cfg or MotionConfig())
+    read = {"background": ok & use_bg, "face": ok & ~use_bg}
     fig, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
     g = pred = None
     if imu is not None:
@@ -39,17 +50,25 @@ def plot_agreement(
             t_acc, disp = device_displacement(imu)
             d = gyro_over(t_acc, disp, vm.t0_ms + off, vm.t1_ms + off)
             pred = g + k_room * translation_as_turn(d)
+    regions = (("background", vm.rot, vm.conf, "o", "tab:blue"),
+               ("face", vm.rot_face, vm.conf_face, "D", "tab:orange"))  # fmt: skip
     for j, ax in enumerate(axes):
-        ax.plot(tm, np.degrees(vm.rot[:, j] / dt), "o-", ms=3, label="video (background)")
-        ax.plot(tm, np.degrees(vm.rot_face[:, j] / dt), ".:", alpha=0.5, label="video (face)")
+        for region, rot, conf, mark, colour in regions:
+            rate = np.where(conf > 0, np.degrees(rot[:, j] / dt), np.nan)  # no fit: a gap
+            used = read[region]
+            ax.plot(tm, rate, "-" if region == "background" else ":", color=colour, alpha=0.5)
+            ax.plot(tm[used], rate[used], mark, ms=3.5, color=colour,
+                    label=f"video ({region}): read, {used.sum()} intervals")  # fmt: skip
+            ax.plot(tm[~used], rate[~used], mark, ms=3.5, mfc="none", color=colour, alpha=0.6,
+                    label=f"video ({region}): not read")  # fmt: skip
         if g is not None:
-            ax.plot(tm, np.degrees(g[:, j] / dt), "s-", ms=3, label="gyro")
+            ax.plot(tm, np.degrees(g[:, j] / dt), "s-", ms=3, color="tab:green", label="gyro")
         if pred is not None:
             lab = f"gyro + translation at {1 / k_room:.2f} m"
-            ax.plot(tm, np.degrees(pred[:, j] / dt), "^--", ms=3, label=lab)
+            ax.plot(tm, np.degrees(pred[:, j] / dt), "^--", ms=3, color="tab:red", label=lab)
         ax.set_ylabel(f"about {'xyz'[j]}, °/s")
         ax.grid(alpha=0.3)
-    axes[0].legend(loc="upper right", fontsize=8)
+    axes[0].legend(loc="upper right", fontsize=7, ncol=2)
     axes[-1].set_xlabel("ms from the first frame")
     fig.suptitle(f"{title}\n{a.words()}", fontsize=9)
     return _save(fig, out, dpi=90)
