@@ -1,4 +1,10 @@
-"""Score rendered clips with `liveness predict --json` and print per-variant markdown tables."""
+"""Score rendered clips with `liveness predict --json` and print per-variant markdown tables.
+
+    python bench/indep/score.py /tmp/indep/phone31 [--model FILE]
+    python bench/indep/score.py /tmp/indep/phone3{1,2,3,4} --reuse   # each draw, then pooled
+
+Error rates come with 95 % Wilson intervals: one draw's 24 prints cannot tell 8 % from 20 %.
+"""
 
 from __future__ import annotations
 
@@ -98,21 +104,16 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("dir", type=Path)
-    ap.add_argument("--model", default=None)
-    ap.add_argument("--jsonl", type=Path, default=None,
-                    help="where predict's lines go (default: DIR/predict.jsonl with the bundled "
-                         "model, DIR/predict_<model file stem>.jsonl with --model, so scoring "
-                         "two models on one draw keeps both)")  # fmt: skip
-    a = ap.parse_args()
-    clips = sorted(p for p in a.dir.iterdir() if (p / "frames.csv").exists())
-    preds = run_predict(clips, a.model)
-    stem = f"_{Path(a.model).stem}" if a.model else ""
-    (a.jsonl or a.dir / f"predict{stem}.jsonl").write_text(
-        "".join(json.dumps(p) + "\n" for p in preds)
-    )
+def draw_rows(d: Path, model: str | None, jsonl: Path | None, reuse: bool) -> list[dict]:
+    """One rendered draw's clips scored through `liveness predict --json` (or, with reuse, the
+    lines a run before saved), one row each for table()."""
+    clips = sorted(p for p in d.iterdir() if (p / "frames.csv").exists())
+    saved = jsonl or d / f"predict{f'_{Path(model).stem}' if model else ''}.jsonl"
+    if reuse:
+        preds = [json.loads(x) for x in saved.read_text().splitlines() if x.strip()]
+    else:
+        preds = run_predict(clips, model)
+        saved.write_text("".join(json.dumps(p) + "\n" for p in preds))
     by = {Path(p.get("clip", "")).resolve(): p for p in preds}
     rows = []
     for c in clips:
@@ -135,8 +136,29 @@ def main() -> None:
                 + (["error"] if not ok else []),
             }
         )
-    print(f"# {a.dir}\n")
-    print(table(rows))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("dirs", type=Path, nargs="+", help="rendered draws; several are also pooled")
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--jsonl", type=Path, default=None,
+                    help="where predict's lines go, with one draw (default: DIR/predict.jsonl "
+                         "with the bundled model, DIR/predict_<model file stem>.jsonl with "
+                         "--model, so scoring two models on one draw keeps both)")  # fmt: skip
+    ap.add_argument("--reuse", action="store_true",
+                    help="tabulate the lines saved before instead of predicting again")  # fmt: skip
+    a = ap.parse_args()
+    if a.jsonl and len(a.dirs) > 1:
+        ap.error("--jsonl names one draw's file; give one DIR with it")
+    pooled = []
+    for d in a.dirs:
+        rows = draw_rows(d, a.model, a.jsonl, a.reuse)
+        print(f"# {d}\n\n{table(rows)}\n")
+        pooled += rows
+    if len(a.dirs) > 1:
+        print(f"# pooled: {', '.join(d.name for d in a.dirs)}\n\n{table(pooled)}")
 
 
 if __name__ == "__main__":
