@@ -42,7 +42,8 @@ def _pct(v: Any) -> str:
 
 
 def _ci(v: Any) -> str:
-    """ " [lo–hi %]" of a [low, high] 95 % interval; empty where there is none (an older file)."""
+    """A [low, high] 95 % interval as text to follow a rate; empty where there is none (a report
+    written before intervals were, or a subset without that class)."""
     if not v or not all(isinstance(x, float | int) and math.isfinite(x) for x in v):
         return ""
     return f" [{100 * v[0]:.1f}–{100 * v[1]:.1f}%]"
