@@ -272,9 +272,10 @@ def test_calibrate_command_pools_datasets_and_writes_the_file(tmp_path: Path) ->
     assert len((out / "scores_shifted.csv").read_text().splitlines()) == 9
     assert cfg.fusion.w_relief == 0.0  # the flatness cue only when asked for
     # Its motion is tracked as this version tracks it (seeded), or as --motion says.
-    assert cfg.motion.lk_seed
-    assert main([*args, "--motion", "lk_seed=false"]) == 0
-    assert not load_predictor(model, check_face=False).config.motion.lk_seed
+    assert cfg.motion.lk_seed and cfg.motion.offset_prior == MotionConfig().offset_prior > 0
+    assert main([*args, "--motion", "lk_seed=false", "--motion", "offset_prior=0"]) == 0
+    again = load_predictor(model, check_face=False).config.motion
+    assert not again.lk_seed and again.offset_prior == 0.0
     assert main([*args, "--relief"]) == 0
     cfg = load_predictor(model, check_face=False).config
     assert cfg.fusion.w_relief != 0.0

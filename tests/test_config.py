@@ -52,6 +52,16 @@ def test_files_written_before_the_seeded_tracker_track_from_rest() -> None:
     assert not MotionConfig.from_dict(saved).lk_seed
 
 
+def test_files_written_before_the_offset_prior_score_without_it() -> None:
+    """A model calibrated before offset_prior existed had its fusion fitted on agreement scores
+    without it: it keeps them (0); a new file has the prior."""
+    assert MotionConfig().offset_prior > 0
+    saved = MotionConfig().to_dict()
+    assert MotionConfig.from_dict(saved).offset_prior == MotionConfig().offset_prior
+    del saved["offset_prior"]
+    assert MotionConfig.from_dict(saved).offset_prior == 0.0
+
+
 def test_lead_scale_must_be_known() -> None:
     with pytest.raises(ValueError, match="lead_scale"):
         MotionConfig(lead_scale="log")

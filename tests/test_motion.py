@@ -217,6 +217,24 @@ def test_small_clock_offsets_agree_and_are_measured(shift_ms: float) -> None:
     assert abs(a.offset_ms - shift_ms) <= 10
 
 
+def test_offset_prior_lowers_the_score_by_the_offset_alone() -> None:
+    """MotionConfig.offset_prior takes prior × (τ / offset_ms)² off the score's Fisher z at the
+    chosen offset τ: a capture lined up at 0 ms keeps its score, the same one with its sensor
+    stamps 60 ms late loses exactly that, and no status moves."""
+    frames, ft, imu = capture(4)
+    vm = video_motion(frames, ft, CFG, hfov_deg=HFOV)
+    off, prior = (dataclasses.replace(CFG, offset_prior=x) for x in (0.0, 0.5))
+    for shift_ms in (0.0, 60.0):
+        late = imu.copy()
+        late[:, 0] += shift_ms
+        plain, with_prior = compare(vm, late, off), compare(vm, late, prior)
+        assert plain.status == with_prior.status == "agrees"
+        assert with_prior.offset_ms == plain.offset_ms
+        cost = 0.5 * (plain.offset_ms / CFG.offset_ms) ** 2
+        assert np.arctanh(with_prior.score) == pytest.approx(np.arctanh(plain.score) - cost)
+        assert (cost > 0.2) == (shift_ms > 0)
+
+
 def test_stabilised_video_agrees() -> None:
     """Stabilisation removes tremor and sway from the image, not from the gyro: the slow turn
     still agrees (with less confidence in the fast part)."""
@@ -388,13 +406,14 @@ def test_arc_with_shifted_imu_disagrees(shift_ms: float) -> None:
 
 def test_the_lead_costs_the_same_agreement_on_either_scale_only_when_weighted() -> None:
     """lead_weight 0: both scales give the in-range agreement itself (tanh(atanh(s)) = s); a
-    replay 150 ms late, whose wide peak leads, loses score on both, more with more weight."""
+    replay 150 ms late, whose wide peak leads, loses score on both, more with more weight.
+    (The clock offset's prior is off here: it costs each scale in its own units.)"""
     frames, ft, imu = capture(7)
     imu[:, 0] += 150.0
     vm = video_motion(frames, ft, CFG, hfov_deg=HFOV)
     score = {
         (scale, w): compare(
-            vm, imu, dataclasses.replace(CFG, lead_scale=scale, lead_weight=w)
+            vm, imu, dataclasses.replace(CFG, lead_scale=scale, lead_weight=w, offset_prior=0.0)
         ).score
         for scale in ("r", "z")
         for w in (0.0, 1.0, 2.0)

@@ -347,9 +347,11 @@ def calibrate(
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}")
     predictor = load_predictor(model_file)
-    # Everything below is fitted anew on motion measured as this version tracks it (a file
-    # written before the seeded tracker reads lk_seed off), unless `motion` says otherwise.
-    motion = {"lk_seed": MotionConfig().lk_seed, **(motion or {})}
+    # Everything below is fitted anew on motion measured and scored as this version does (a
+    # file written before the seeded tracker reads lk_seed off, one written before the clock
+    # offset's prior reads offset_prior 0), unless `motion` says otherwise.
+    now = MotionConfig()
+    motion = {"lk_seed": now.lk_seed, "offset_prior": now.offset_prior, **(motion or {})}
     if near_gate is not None:
         motion = {**(motion or {}), "relief_source": "motion"}
     if scene_gate is not None:

@@ -277,10 +277,11 @@ def _compare(
     # One number for ranking and fusion: the in-range agreement less what the wide search found
     # better elsewhere (on Fisher's z, or on r for files calibrated that way: cfg.lead_scale); a
     # side resting while the other moves pins it to 0.
+    prior = cfg.offset_prior * (float(taus[i]) / cfg.offset_ms) ** 2
     if cfg.lead_scale == "z":
-        kept = float(np.tanh(fisher_z(s_in) - cfg.lead_weight * lead_z))
+        kept = float(np.tanh(fisher_z(s_in) - cfg.lead_weight * lead_z - prior))
     else:
-        kept = s_in - cfg.lead_weight * lead
+        kept = s_in - cfg.lead_weight * lead - prior
     score = float(np.clip(kept, 0.0, 1.0)) * min(1.0, imu_cov)
     if "video_moves_phone_rests" in findings or "phone_moves_video_still" in findings:
         score = 0.0
