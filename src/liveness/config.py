@@ -249,8 +249,9 @@ class MotionConfig:
     # in-range clock offset τ, on the same scale: genuine offsets sit near 0 (the page stamps
     # both streams on one clock, CLOCK_OFFSET.md) while a stream replayed just too late lines up
     # best near the range's edge. On tr3k test it took the check's injection AUC 0.972 -> 0.987
-    # (shifted variant 0.951 -> 0.980) with no status changed, and cost the renderer's genuine
-    # captures (offsets −60 to +60 ms) nothing (docs/MOTION.md "A prior on the clock offset").
+    # (shifted variant 0.951 -> 0.980) with no status changed; the renderer's genuine captures
+    # (offsets −60 to +60 ms) were refused as often as before, ±1 of 276 for each of two
+    # networks (docs/MOTION.md "A prior on the clock offset").
     # Files calibrated before read 0 (from_dict): their fusion was fitted without it.
     offset_prior: float = 0.5
     min_motion_deg_s: float = 3.0  # below this on both sides there is nothing to compare

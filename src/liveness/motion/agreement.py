@@ -275,8 +275,9 @@ def _compare(
     if not cfg.gain_range[0] <= gain <= cfg.gain_range[1]:
         findings.append("gain")
     # One number for ranking and fusion: the in-range agreement less what the wide search found
-    # better elsewhere (on Fisher's z, or on r for files calibrated that way: cfg.lead_scale); a
-    # side resting while the other moves pins it to 0.
+    # better elsewhere and less the clock offset's prior at the offset chosen (on Fisher's z, or
+    # on r for files calibrated that way: cfg.lead_scale); a side resting while the other moves
+    # pins it to 0.
     prior = cfg.offset_prior * (float(taus[i]) / cfg.offset_ms) ** 2
     if cfg.lead_scale == "z":
         kept = float(np.tanh(fisher_z(s_in) - cfg.lead_weight * lead_z - prior))
