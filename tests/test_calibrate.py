@@ -273,6 +273,7 @@ def test_calibrate_command_pools_datasets_and_writes_the_file(tmp_path: Path) ->
     assert cfg.fusion.w_relief == 0.0  # the flatness cue only when asked for
     # Its motion is tracked as this version tracks it (seeded), or as --motion says.
     assert cfg.motion.lk_seed and cfg.motion.offset_prior == MotionConfig().offset_prior > 0
+    assert cfg.motion.scene_noise_px == MotionConfig().scene_noise_px > 0
     assert main([*args, "--motion", "lk_seed=false", "--motion", "offset_prior=0"]) == 0
     again = load_predictor(model, check_face=False).config.motion
     assert not again.lk_seed and again.offset_prior == 0.0
@@ -353,7 +354,7 @@ def test_motion_settings_parse_as_their_fields_types() -> None:
 def test_scene_level_is_the_upper_quantile_of_genuine_captures_with_sensors() -> None:
     """The moving-scene gate's level: only genuine captures with sensors and a measured misfit
     count; none at all is an error, not a guess."""
-    from liveness.calibrate import scene_level
+    from liveness.calibrate import SCENE_MIN_LEVEL, scene_level
 
     def a(m: float) -> SimpleNamespace:
         return SimpleNamespace(scene_misfit=m)
@@ -367,6 +368,10 @@ def test_scene_level_is_the_upper_quantile_of_genuine_captures_with_sensors() ->
     assert scene_level(scored, 0.25) == pytest.approx(np.quantile([0.1, 0.2, 0.3, 0.4], 0.75))
     with pytest.raises(ValueError, match="share"):
         scene_level(scored, 0.5)
+    # Genuine captures whose misfit is all tracker's noise (0 with the floor): the lowest
+    # level, not 0, which would switch the gate off.
+    still = {**scored, "motion": [a(0.0)] * 8}
+    assert scene_level(still, 0.025) == SCENE_MIN_LEVEL > 0
     scored["is_live"][:] = False
     with pytest.raises(ValueError, match="genuine"):
         scene_level(scored, 0.05)

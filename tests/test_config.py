@@ -62,6 +62,16 @@ def test_files_written_before_the_offset_prior_score_without_it() -> None:
     assert MotionConfig.from_dict(saved).offset_prior == 0.0
 
 
+def test_files_written_before_the_scene_noise_floor_read_without_it() -> None:
+    """A model calibrated before scene_noise_px existed had its scene gate's level set on
+    misfits without the floor: it keeps them (0); a new file has the floor."""
+    assert MotionConfig().scene_noise_px > 0
+    saved = MotionConfig().to_dict()
+    assert MotionConfig.from_dict(saved).scene_noise_px == MotionConfig().scene_noise_px
+    del saved["scene_noise_px"]
+    assert MotionConfig.from_dict(saved).scene_noise_px == 0.0
+
+
 def test_lead_scale_must_be_known() -> None:
     with pytest.raises(ValueError, match="lead_scale"):
         MotionConfig(lead_scale="log")

@@ -141,11 +141,19 @@ def flat_level(scored: dict[str, Any], quantile: float) -> float:
     return float(np.quantile(np.asarray(vals, float), quantile))
 
 
+# The moving-scene gate's lowest level. With the tracker's noise taken out
+# (MotionConfig.scene_noise_px) a clean calibration set's genuine captures can all read 0,
+# and a level of 0 would switch the gate off (FusionConfig.scene_gate 0) or refuse the noise's
+# residue. The camera rig's genuine moves read under 0.05 with the floor, a screen replaying
+# another move 0.17 or more (tests/test_rigid.py).
+SCENE_MIN_LEVEL = 0.1
+
+
 def scene_level(scored: dict[str, Any], share: float) -> float:
     """FusionConfig.scene_gate: the (1 − `share`)-quantile of Agreement.scene_misfit over the
     genuine captures with sensors where it was measured (the gate refuses above it, so about
-    that share of them, fewer where the motion policy refused them already). No such capture:
-    an error, since the gate would be a guess."""
+    that share of them, fewer where the motion policy refused them already), at least
+    SCENE_MIN_LEVEL. No such capture: an error, since the gate would be a guess."""
     if not 0 <= share < 0.5:
         raise ValueError(f"the scene gate's share must be in [0, 0.5), not {share}")
     rows = zip(scored["motion"], scored["is_live"], scored["has_imu"], strict=True)
@@ -153,7 +161,7 @@ def scene_level(scored: dict[str, Any], share: float) -> float:
             if lv and imu and a is not None and np.isfinite(a.scene_misfit)]  # fmt: skip
     if not vals:
         raise ValueError("the scene gate needs genuine captures with sensors and a measured misfit")
-    return float(np.quantile(np.asarray(vals, float), 1.0 - share))
+    return max(SCENE_MIN_LEVEL, float(np.quantile(np.asarray(vals, float), 1.0 - share)))
 
 
 # The near-and-flat gate's room level (1/m): a room nearer than ~0.7 m. Rooms behind a selfie's
@@ -349,9 +357,11 @@ def calibrate(
     predictor = load_predictor(model_file)
     # Everything below is fitted anew on motion measured and scored as this version does (a
     # file written before the seeded tracker reads lk_seed off, one written before the clock
-    # offset's prior reads offset_prior 0), unless `motion` says otherwise.
+    # offset's prior reads offset_prior 0, one before the scene's noise floor scene_noise_px
+    # 0), unless `motion` says otherwise.
     now = MotionConfig()
-    motion = {"lk_seed": now.lk_seed, "offset_prior": now.offset_prior, **(motion or {})}
+    motion = {"lk_seed": now.lk_seed, "offset_prior": now.offset_prior,
+              "scene_noise_px": now.scene_noise_px, **(motion or {})}  # fmt: skip
     if near_gate is not None:
         motion = {**(motion or {}), "relief_source": "motion"}
     if scene_gate is not None:

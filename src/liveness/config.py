@@ -282,6 +282,11 @@ class MotionConfig:
     scene_min_px: float = 0.2
     scene_gain: tuple[float, float] = (0.75, 1.35)
     scene_iters: int = 4  # alternations of depths against velocity and gain (converged by 3)
+    # The tracker's noise (px at the tracked size, per axis) taken out of each corner's
+    # left-over motion before it is compared with the turn's: the misfit is relative to the
+    # turn's motion in pixels, small on small frames and slow moves, while the noise is about
+    # constant in pixels (docs/MOTION.md, "A noise floor for the moving scene"). 0: none.
+    scene_noise_px: float = 0.35
 
     def __post_init__(self) -> None:
         if self.lead_scale not in ("r", "z"):
@@ -312,6 +317,8 @@ class MotionConfig:
             kw["lk_seed"] = False  # tracked from rest: its fusion and gates were fitted so
         if d and "offset_prior" not in d:
             kw["offset_prior"] = 0.0  # its fusion was fitted on scores without the prior
+        if d and "scene_noise_px" not in d:
+            kw["scene_noise_px"] = 0.0  # its scene gate's level was set on misfits without it
         for k in ("gain_range", "gain_possible", "scene_gain"):
             if k in kw:
                 kw[k] = tuple(kw[k])

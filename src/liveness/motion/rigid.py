@@ -9,7 +9,8 @@ none of its corners follows the phone's motion at any depth, wherever it sits in
 however much of the frame it fills (docs/MOTION.md, "A scene that moves by itself").
 
 So every corner followed over cfg.scene_min_len intervals gets its inverse depth fitted, and
-its misfit is the RMS of what is left, relative to how far the phone's turn moved it. The
+its misfit is the RMS of what is left beyond the tracker's noise (cfg.scene_noise_px),
+relative to how far the phone's turn moved it. The
 capture's number is the cfg.scene_quantile of those (weighted by intervals): the
 best-explained part of the scene, the room when there is one. Fitted with it, per capture:
 the velocity the accelerometer cannot know (device_displacement removes a line from its
@@ -82,7 +83,11 @@ def scene_misfit(
         vel, gain = sol[:2], float(np.clip(sol[2], lo, hi))
     p_t = p_disp + np.einsum("nij,j->ni", p_vel, vel)
     left = flow - gain * p_turn - rho[tr, None] * p_t
-    ratio = np.sqrt(np.bincount(tr, np.sum(left**2, 1), n) / np.maximum(moved, 1e-18))
+    # What the tracker's noise alone leaves (σ² per axis and interval) is not the scene's
+    # motion: taken out before the comparison, floored at 0 (cfg.scene_noise_px).
+    noise = 2.0 * cfg.scene_noise_px**2 * np.bincount(tr, minlength=n)  # (n,) px²
+    left_ss = np.maximum(np.bincount(tr, np.sum(left**2, 1), n) - noise, 0.0)
+    ratio = np.sqrt(left_ss / np.maximum(moved, 1e-18))
     # The weighted quantile: corners followed longer weigh more.
     order = np.argsort(ratio)
     cum = np.cumsum(np.bincount(tr, minlength=n)[order])
