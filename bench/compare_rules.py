@@ -25,8 +25,9 @@ import numpy as np
 from tqdm import tqdm
 
 from liveness import metrics
-from liveness.calibrate import decided, fit_fusion, gate_level, pick_threshold
+from liveness.calibrate import decided, fit_fusion, pick_threshold
 from liveness.clip import read_clip
+from liveness.gate_levels import gate_level
 from liveness.manifest import read_manifest
 from liveness.predict import load_predictor
 from liveness.preprocess import preprocess_clip

@@ -20,7 +20,7 @@ above FusionConfig.scene_gate), those whose room reads near (Agreement.room_per_
 near_gate_per_m: half of the near-and-flat gate; the other half, the scene's flatness, is
 video only), the misfit's median and 95th percentile and its change from the recorded IMU's,
 the injections the check lets through, and the moving-scene gate's level as `liveness calibrate
---scene-gate SHARE` would set it on that row's IMU (liveness.calibrate.scene_level; the bundled
+--scene-gate SHARE` would set it on that row's IMU (liveness.gate_levels.scene_level; the bundled
 model's was set at 0.025 on tc79's own IMU). A development tool (docs/MOTION.md, "The IMU as a
 page records it"); the question it answers is how much of a gate's calibration, made on
 clips' own IMU, carries over to the page.
@@ -35,9 +35,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from liveness.calibrate import scene_level
 from liveness.clip import read_clip
 from liveness.decision import clip_hfov
+from liveness.gate_levels import scene_level
 from liveness.manifest import read_manifest
 from liveness.motion import Agreement, compare, video_motion
 from liveness.predict import load_predictor

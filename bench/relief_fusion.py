@@ -29,7 +29,7 @@ gate drawn:
 
 With --near-gate Q (implies --relief-source motion) the cue gates only together with the room's
 depth, as `liveness calibrate --near-gate Q` sets it (FusionConfig.near_gate_per_m at
-calibrate.NEAR_PER_M, near_flat_pct the Q-quantile of the calibration set's genuine captures;
+gate_levels.NEAR_PER_M, near_flat_pct the Q-quantile of the calibration set's genuine captures;
 docs/MOTION.md, "The scene at arm's length"), reported with the gate off and on.
 """
 

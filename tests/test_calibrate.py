@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from liveness.calibrate import (
-    NEAR_PER_M,
     fit_fusion,
-    flat_level,
     motion_settings,
     pick_threshold,
     resolve_rule,
@@ -21,6 +18,7 @@ from liveness.calibrate import (
 )
 from liveness.config import FusionConfig, LivenessConfig, MotionConfig
 from liveness.decision import fused_score
+from liveness.gate_levels import NEAR_PER_M
 from liveness.motion import Agreement
 from liveness.predict import BUNDLED, load_predictor
 
@@ -143,7 +141,8 @@ def _disagreeing(score: float, findings: list[str]) -> Agreement:
 def test_gate_level_holds_the_gates_own_share_of_refused_genuine_captures() -> None:
     """gate_level: the highest level at which the gate alone refuses at most the share of
     genuine captures; strong findings count first; injections do not matter."""
-    from liveness.calibrate import decided, gate_level
+    from liveness.calibrate import decided
+    from liveness.gate_levels import gate_level
 
     weak = [0.05, 0.1, 0.2, 0.3, 0.4]
     live_motion = [_disagreeing(w, ["low_correlation"]) for w in weak] + [_agreement(0.9)] * 95
@@ -319,29 +318,6 @@ def test_calibrate_command_pools_datasets_and_writes_the_file(tmp_path: Path) ->
     assert main([*args, "--scene-gate", "0.6"]) == 2  # a share of half or more: refused
 
 
-def test_flat_level_is_the_quantile_of_genuine_captures_with_sensors() -> None:
-    """Only genuine captures with sensors and a measured cue count: attacks, captures without
-    sensors (never gated) and unmeasured ones do not move the level."""
-    from liveness.motion import Relief
-
-    pct = [0.1 * (k + 1) for k in range(100)]  # 0.1 .. 10 %
-    s = {
-        "relief": [Relief(p, 30, 12) for p in pct]
-        + [Relief(0.01, 30, 12)] * 3
-        + [Relief(float("nan"), 2, 12)],
-        "is_live": [True] * 100 + [False, True, True, True],
-        "has_imu": [True] * 100 + [True, False, True, True],
-    }
-    s["relief"][102] = None
-    assert flat_level(s, 0.05) == pytest.approx(np.quantile(pct, 0.05))
-    assert flat_level(s, 0.0) == pytest.approx(0.1)  # the flattest genuine capture
-    with pytest.raises(ValueError, match="quantile"):
-        flat_level(s, 0.7)
-    s["has_imu"] = [False] * 104
-    with pytest.raises(ValueError, match="measured"):
-        flat_level(s, 0.01)
-
-
 def test_motion_settings_parse_as_their_fields_types() -> None:
     got = motion_settings(["lead_weight=4", "max_corners=40", "translation=false"])
     assert got == {"lead_weight": 4.0, "max_corners": 40, "translation": False}
@@ -349,29 +325,3 @@ def test_motion_settings_parse_as_their_fields_types() -> None:
     for bad in ("lead_weight", "nope=1", "max_corners=4.5", "translation=maybe", "gain_range=1"):
         with pytest.raises(ValueError, match=r"FIELD=VALUE|is not a"):
             motion_settings([bad])
-
-
-def test_scene_level_is_the_upper_quantile_of_genuine_captures_with_sensors() -> None:
-    """The moving-scene gate's level: only genuine captures with sensors and a measured misfit
-    count; none at all is an error, not a guess."""
-    from liveness.calibrate import SCENE_MIN_LEVEL, scene_level
-
-    def a(m: float) -> SimpleNamespace:
-        return SimpleNamespace(scene_misfit=m)
-
-    scored = {
-        "motion": [a(0.1), a(0.2), a(0.3), a(0.4), a(9.0), a(9.0), a(float("nan")), None],
-        "is_live": np.array([True, True, True, True, False, True, True, True]),
-        "has_imu": np.array([True, True, True, True, True, False, True, False]),
-    }
-    assert scene_level(scored, 0.0) == pytest.approx(0.4)
-    assert scene_level(scored, 0.25) == pytest.approx(np.quantile([0.1, 0.2, 0.3, 0.4], 0.75))
-    with pytest.raises(ValueError, match="share"):
-        scene_level(scored, 0.5)
-    # Genuine captures whose misfit is all tracker's noise (0 with the floor): the lowest
-    # level, not 0, which would switch the gate off.
-    still = {**scored, "motion": [a(0.0)] * 8}
-    assert scene_level(still, 0.025) == SCENE_MIN_LEVEL > 0
-    scored["is_live"][:] = False
-    with pytest.raises(ValueError, match="genuine"):
-        scene_level(scored, 0.05)

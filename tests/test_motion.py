@@ -383,7 +383,7 @@ def test_the_rooms_depth_from_the_phones_translation(plane_m: float) -> None:
     −35 %/+10 % of 1/plane_m for two moves, so a plane at arm's length (≤ 0.4 m) reads above
     the near-and-flat gate's level and one 1 m or more away below it; turning in place (no
     translation) leaves it unmeasured (NaN), not noise over nothing."""
-    from liveness.calibrate import NEAR_PER_M
+    from liveness.gate_levels import NEAR_PER_M
 
     for seed in (20, 23):
         frames, ft, imu = capture(seed, arc_m=0.3, plane_m=plane_m)
