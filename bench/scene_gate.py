@@ -84,7 +84,10 @@ def plot(sets: dict[str, dict[str, Any]], path: str, gate: float) -> None:
             jitter = np.random.default_rng(j).uniform(-0.25, 0.25, len(x))
             ax.scatter(j + jitter, x, s=8, alpha=0.6, label=f"{sp} ({len(x)})")
         ax.axhline(gate, color="k", lw=1, ls="--")
-        ax.set_yscale("log")
+        # Logarithmic above 0.05, linear below: a misfit the tracker's noise floor took to 0
+        # (MotionConfig.scene_noise_px) is drawn at 0, not left out.
+        ax.set_yscale("symlog", linthresh=0.05)
+        ax.set_ylim(bottom=0.0)
         ax.set_xticks(range(len(groups)), ["genuine", *SPECIES])
         ax.set_ylabel("scene misfit (share of the turn's motion)")
         ax.set_title(name, fontsize=9)
