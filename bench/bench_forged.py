@@ -1,7 +1,7 @@
 """Forged sensor rows through the service (issue 12, item 1): frames recorded while the phone
 made one move, sent with gyro rows recorded for the move the session asked for.
 
-    python bench/bench_forged.py [--n 40] [--width 240 --height 320]
+    python bench/bench_forged.py [--n 40] [--width 240 --height 320] [--model FILE]
 
 Each try renders two live captures (synth.sequence) of different subjects: A making the move
 `asked` and B making another move; B's frames go with A's sensor rows to a session whose
@@ -46,10 +46,18 @@ def _form(frames: np.ndarray, t_ms: np.ndarray, imu: np.ndarray) -> dict[str, An
     }
 
 
-def run(n: int, width: int, height: int, seed: int = 100, progress: bool = True) -> dict[str, Any]:
-    """n forged tries and n genuine controls through the service; outcome counts and bodies."""
+def run(
+    n: int,
+    width: int,
+    height: int,
+    seed: int = 100,
+    progress: bool = True,
+    model: str | None = None,
+) -> dict[str, Any]:
+    """n forged tries and n genuine controls through the service (the model file `model`, None:
+    the bundled one); outcome counts and bodies."""
     cfg = SynthConfig(width=width, height=height)
-    predictor = load_predictor(None)
+    predictor = load_predictor(model)
     out: dict[str, Any] = {"forged": [], "genuine": []}
     with tempfile.TemporaryDirectory() as tmp:
         for k in tqdm(range(n), desc="forged", disable=not progress):
@@ -94,11 +102,13 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=320)
     ap.add_argument("--seed", type=int, default=100, help="another seed, other captures")
     ap.add_argument("--json", default=None, help="also write every answer here")
+    ap.add_argument("--model", default=None, help="model file (default: the bundled one)")
     args = ap.parse_args()
-    res = run(args.n, args.width, args.height, seed=args.seed)
+    res = run(args.n, args.width, args.height, seed=args.seed, model=args.model)
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))
-    print(f"{args.n} tries at {args.width}x{args.height}, seed {args.seed}, bundled model")
+    print(f"{args.n} tries at {args.width}x{args.height}, seed {args.seed}, "
+          f"{args.model or 'bundled model'}")  # fmt: skip
     print("\n".join(summarize(res)))
 
 
