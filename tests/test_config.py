@@ -42,34 +42,28 @@ def test_files_written_before_the_face_crop_keep_the_whole_frame() -> None:
     assert MotionConfig.from_dict(saved).relief_side == 0
 
 
-def test_files_written_before_the_seeded_tracker_track_from_rest() -> None:
-    """A model calibrated before lk_seed existed had its fusion and gates fitted on tracks
-    searched from where each corner was: it keeps that (False); a new file seeds them."""
-    assert MotionConfig().lk_seed
+@pytest.mark.parametrize(
+    ("name", "old"),
+    [
+        # tracks searched from where each corner was: fusion and gates fitted on those
+        ("lk_seed", False),
+        # agreement scores without the clock offset's prior: the fusion fitted on them
+        ("offset_prior", 0.0),
+        # scene misfits without the tracker's noise floor: the scene gate's level set on them
+        ("scene_noise_px", 0.0),
+    ],
+)
+def test_files_written_before_a_setting_keep_what_they_were_calibrated_with(
+    name: str, old: object
+) -> None:
+    """A model calibrated before the setting existed had its fusion and gates fitted without
+    it: it keeps the old behaviour; a new file has today's default."""
+    now = getattr(MotionConfig(), name)
+    assert now != old
     saved = MotionConfig().to_dict()
-    assert MotionConfig.from_dict(saved).lk_seed
-    del saved["lk_seed"]
-    assert not MotionConfig.from_dict(saved).lk_seed
-
-
-def test_files_written_before_the_offset_prior_score_without_it() -> None:
-    """A model calibrated before offset_prior existed had its fusion fitted on agreement scores
-    without it: it keeps them (0); a new file has the prior."""
-    assert MotionConfig().offset_prior > 0
-    saved = MotionConfig().to_dict()
-    assert MotionConfig.from_dict(saved).offset_prior == MotionConfig().offset_prior
-    del saved["offset_prior"]
-    assert MotionConfig.from_dict(saved).offset_prior == 0.0
-
-
-def test_files_written_before_the_scene_noise_floor_read_without_it() -> None:
-    """A model calibrated before scene_noise_px existed had its scene gate's level set on
-    misfits without the floor: it keeps them (0); a new file has the floor."""
-    assert MotionConfig().scene_noise_px > 0
-    saved = MotionConfig().to_dict()
-    assert MotionConfig.from_dict(saved).scene_noise_px == MotionConfig().scene_noise_px
-    del saved["scene_noise_px"]
-    assert MotionConfig.from_dict(saved).scene_noise_px == 0.0
+    assert getattr(MotionConfig.from_dict(saved), name) == now
+    del saved[name]
+    assert getattr(MotionConfig.from_dict(saved), name) == old
 
 
 def test_lead_scale_must_be_known() -> None:
