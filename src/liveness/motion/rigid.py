@@ -10,9 +10,9 @@ however much of the frame it fills (docs/MOTION.md, "A scene that moves by itsel
 
 So every corner followed over cfg.scene_min_len intervals gets its inverse depth fitted, and
 its misfit is the RMS of what is left beyond the tracker's noise (cfg.scene_noise_px),
-relative to how far the phone's turn moved it. The
-capture's number is the cfg.scene_quantile of those (weighted by intervals): the
-best-explained part of the scene, the room when there is one. Fitted with it, per capture:
+relative to how far the phone's turn moved it. The capture's number is the
+cfg.scene_quantile of those (weighted by intervals): the best-explained part of the scene,
+the room when there is one. Fitted with it, per capture:
 the velocity the accelerometer cannot know (device_displacement removes a line from its
 velocity, a one-way move's mean included: a constant per axis across the view), and a gain on
 the turn within the field-of-view prior's range (the focal length moves both parts alike).
