@@ -52,12 +52,13 @@ def scene_misfit(
     flow = np.concatenate([b for _, _, b, _ in parts]) - a
     _, tr, count = np.unique(np.concatenate([t for *_, t in parts]), return_inverse=True,
                              return_counts=True)  # fmt: skip
-    keep = count[tr] >= cfg.scene_min_len
-    if len(np.unique(tr[keep])) < cfg.scene_min_tracks:
+    long = count >= cfg.scene_min_len  # (tracks,) followed long enough
+    n = int(long.sum())
+    if n < cfg.scene_min_tracks:
         return float("nan")
-    k, a, flow = k[keep], a[keep], flow[keep]
-    _, tr = np.unique(tr[keep], return_inverse=True)
-    n = int(tr.max()) + 1
+    keep = long[tr]
+    # The kept tracks renumbered 0..n−1 in their order (what np.unique's inverse would give).
+    k, a, flow, tr = k[keep], a[keep], flow[keep], (np.cumsum(long) - 1)[tr[keep]]
     jac = rotation_jacobian(a[:, 0] + 0.5, a[:, 1] + 0.5, gw, gh, vm.focal_px)  # (N, 2, 3)
     p_turn = np.einsum("nij,nj->ni", jac, turn[k])  # (N, 2) px: what the turn moves each point
     j_sh = jac @ _S  # (N, 2, 3): px per (m of translation × 1/m of inverse depth)
