@@ -104,11 +104,18 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def saved_lines(d: Path, model: str | None) -> Path:
+    """Where a draw's predict lines go: DIR/predict.jsonl for the bundled model, else
+    DIR/predict_<model file name>.jsonl. The whole name, suffix included: a checkpoint and its
+    exports share a stem (default.pt, default.tflite) and must not overwrite each other."""
+    return d / f"predict{f'_{Path(model).name}' if model else ''}.jsonl"
+
+
 def draw_rows(d: Path, model: str | None, jsonl: Path | None, reuse: bool) -> list[dict]:
     """One rendered draw's clips scored through `liveness predict --json` (or, with reuse, the
     lines a run before saved), one row each for table()."""
     clips = sorted(p for p in d.iterdir() if (p / "frames.csv").exists())
-    saved = jsonl or d / f"predict{f'_{Path(model).stem}' if model else ''}.jsonl"
+    saved = jsonl or saved_lines(d, model)
     if reuse:
         preds = [json.loads(x) for x in saved.read_text().splitlines() if x.strip()]
     else:
@@ -145,7 +152,7 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     ap.add_argument("--jsonl", type=Path, default=None,
                     help="where predict's lines go, with one draw (default: DIR/predict.jsonl "
-                         "with the bundled model, DIR/predict_<model file stem>.jsonl with "
+                         "with the bundled model, DIR/predict_<model file name>.jsonl with "
                          "--model, so scoring two models on one draw keeps both)")  # fmt: skip
     ap.add_argument("--reuse", action="store_true",
                     help="tabulate the lines saved before instead of predicting again")  # fmt: skip
