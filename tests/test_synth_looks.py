@@ -21,6 +21,7 @@ from liveness.synth.scene import Person
 from liveness.synth.settings import settings_rng
 from liveness.synth.spec import ClipSpec
 from liveness.synth.trajectory import sample_device_path
+from tests.test_synth_physics import angle_deg
 from tests.test_synth_timing import render_spied, rotation_error
 
 # Painted walls only: the noise and shading measures below would see a patterned wall's own
@@ -220,3 +221,59 @@ def test_face_distance_range_sets_how_far_the_phone_starts() -> None:
             cap = live_capture(np.random.default_rng(seed), atlas, cfg, 2.0, "left", 48, 64)
             d = float(np.linalg.norm(cap.path.eye - cap.path.target))
             assert lo - 1e-9 <= d <= hi + 1e-9
+
+
+def test_stabilisation_is_drawn_last_and_off_unless_asked() -> None:
+    # Drawn after every other look: a configuration without it draws what it drew before.
+    assert TRAINING.stabilised_share == 0.0 == SynthConfig().stabilised_share
+    for i in range(50):
+        off = Look.sample(TRAINING, settings_rng(9, i))
+        on = Look.sample(dataclasses.replace(TRAINING, stabilised_share=1.0), settings_rng(9, i))
+        assert not off.stabilised and on.stabilised
+        same = dataclasses.asdict(dataclasses.replace(on, stabilised=False))
+        assert all(np.array_equal(v, getattr(off, k)) for k, v in same.items())
+        assert "stabilised_sway_kept" not in off.meta()
+        assert 0.0 <= on.meta()["stabilised_sway_kept"] <= 0.5  # type: ignore[operator]
+    half = dataclasses.replace(TRAINING, stabilised_share=0.5)
+    assert 60 < sum(Look.sample(half, settings_rng(9, i)).stabilised for i in range(200)) < 140
+    with pytest.raises(ValueError, match="stabilised"):
+        dataclasses.replace(TRAINING, stabilised_share=1.5)
+
+
+def test_stabilised_path_drops_the_tremor_and_keeps_a_share_of_the_sway() -> None:
+    rng = np.random.default_rng(4)
+    path = sample_device_path(rng, FACE, 0.3, "left", 15.0, 2.0)
+    look = Look.sample(only(stabilised_share=1.0), settings_rng(4, 0))
+    shown = look.image_path(path)
+    assert shown is not path
+    w, s = path.rot_wobble, shown.rot_wobble  # type: ignore[union-attr]
+    tremor = w.freq >= looks.TREMOR_HZ
+    assert tremor.any() and (~tremor).any()
+    assert np.all(s.amp[tremor] == 0.0)
+    assert np.allclose(s.amp[~tremor], look.sway_kept * w.amp[~tremor])
+    # The deliberate move, the aim and the translation are the phone's own.
+    t = np.linspace(0.0, 2.0, 50)
+    assert np.array_equal(shown.pose(t)[1], path.pose(t)[1])
+    turn = np.degrees(np.linalg.norm(np.array([path.orbit, path.tilt]).sum(0)))
+    r_raw, r_shown = path.pose(t)[0], shown.pose(t)[0]
+    gap = angle_deg(np.swapaxes(r_raw, 1, 2) @ r_shown)
+    assert 0.0 < gap.max() < 2.5 < turn  # the wobble (≤ 1° per axis) apart, not the move
+    assert Look.sample(PLAIN, settings_rng(4, 0)).image_path(path) is path
+
+
+def test_stabilised_clip_keeps_its_imu_and_the_exposure_blur_of_the_real_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    raw, _, spied = render_spied(monkeypatch, LIVE, 5, PLAIN)
+    raw_cams = list(spied)  # (the second spy wraps the first, which keeps recording)
+    st, st_calls, st_cams = render_spied(monkeypatch, LIVE, 5, only(stabilised_share=1.0))
+    assert "stabilised_sway_kept" in st.meta and "stabilised_sway_kept" not in raw.meta
+    assert raw.imu is not None and st.imu is not None and np.array_equal(raw.imu, st.imu)
+    # The frames' blur (the path handed to imu_from_pose for the frames) and the IMU share
+    # the phone's own path; the image's rotation is another, steadier one.
+    assert st_calls[-2][0] is st_calls[-1][0]
+    gap = angle_deg(np.swapaxes(np.stack(raw_cams), 1, 2) @ np.stack(st_cams))
+    assert gap.max() > 0.01 and not np.array_equal(raw.frames, st.frames)
+    # The gyro no longer describes the rendered camera exactly: the wobble it took out.
+    off = raw.meta["imu_offset_ms"]
+    assert rotation_error(st, st_cams, off) > rotation_error(raw, raw_cams, off)

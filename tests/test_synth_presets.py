@@ -246,3 +246,13 @@ def test_cli_preset_and_fixed_size(tmp_path: Path) -> None:
     for row in read_manifest(out):
         clip = read_clip(out / row.clip)
         assert clip.frames.shape[1:3] == (64, 48) and clip.meta["preset"] == "shifted"
+
+
+def test_cli_stabilised_share(tmp_path: Path) -> None:
+    out = tmp_path / "st"
+    with contextlib.redirect_stdout(io.StringIO()):
+        args = ["--clips", "2", "--seed", "3", "--width", "48", "--stabilised", "1"]
+        assert main(["synth", "--out", str(out), *args]) == 0
+    info = json.loads((out / "synth.json").read_text())
+    assert info["config"]["stabilised_share"] == 1.0 and info["preset"] == "training"
+    assert all("stabilised_sway_kept" in read_clip(out / r.clip).meta for r in read_manifest(out))

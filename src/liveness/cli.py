@@ -42,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="render every clip this high, px (with one of the two, 3:4 portrait)",
     )
     s.add_argument(
+        "--stabilised",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="share of clips filmed with electronic stabilisation: the image without the "
+        "hand's tremor and most of its sway, the IMU with them (default: the preset's, 0)",
+    )
+    s.add_argument(
         "--preview", action="store_true", help="also write contact sheets to OUT/preview"
     )
     s.set_defaults(func=commands.cmd_synth)

@@ -95,6 +95,12 @@ class SynthConfig:
     # Share of prints and screens of photographic quality (synth/attacks.py, `fine`): no
     # halftone, full contrast, no visible pixel grid. None in the base or the presets so far.
     fine_media_share: float = 0.0
+    # Share of clips filmed with electronic stabilisation (synth/looks.py): the image follows
+    # the phone's turn without its tremor (above 3 Hz) and with a share `stabilised_sway` of
+    # its sway, while the gyro measures all of it. None in the base or the presets so far:
+    # `liveness synth --stabilised SHARE` (docs/SYNTH.md).
+    stabilised_share: float = 0.0
+    stabilised_sway: tuple[float, float] = (0.0, 0.5)
     # class mix: fractions of live / print / replay / injection
     mix: tuple[float, float, float, float] = (0.4, 0.2, 0.2, 0.2)
     no_imu_rate: float = 0.15  # every class also appears without imu.csv
@@ -113,6 +119,9 @@ class SynthConfig:
             r = getattr(self, name)
             if len(r) < 2 or len(r) % 2 or any(r[k] > r[k + 1] for k in range(0, len(r), 2)):
                 raise ValueError(f"SynthConfig.{name} must be (lo, hi[, lo2, hi2, ...]): {r}")
+        lo, hi = self.stabilised_sway
+        if not (0.0 <= self.stabilised_share <= 1.0 and 0.0 <= lo <= hi <= 1.0):
+            raise ValueError("SynthConfig: stabilised_share and stabilised_sway lie in [0, 1]")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -29,12 +29,15 @@ class Capture:
     height: int
     camera: CameraModel
     light: Lighting
+    # The path whose turn smears each exposure when it is not `path`: the phone's own under an
+    # electronic stabiliser (which warps the image after the exposure; Look.image_path).
+    shake: DevicePath | RigidPath | None = None
 
     def frames(self, times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         f = focal_px(self.width, self.hfov)
         rays = pixel_rays(self.width, self.height, f)
         r, p = self.path.pose(times)
-        gyro, _ = imu_from_pose(self.path, times)
+        gyro, _ = imu_from_pose(self.shake or self.path, times)
         out = []
         for i, t in enumerate(times):
             radiance = render(self.objects, r[i], p[i], rays, float(t))

@@ -73,6 +73,11 @@ def render_clip(spec: ClipSpec, atlas: Atlas, cfg: SynthConfig, seed: int) -> Re
         capture, extra = attack_capture(rng, spec, atlas, cfg, duration, capture, look.person)
         imu_path = capture.path
     look.aim(capture.path)  # the filming phone's path: frames and a genuine IMU follow it
+    # An electronic stabiliser: the image follows a steadier path than the sensors (imu_path
+    # keeps the phone's own); each exposure is still smeared by the phone's real turn.
+    shown = look.image_path(capture.path)
+    if shown is not capture.path:
+        capture.shake, capture.path = capture.path, shown
 
     frames = capture.frames(t_frames, rng)
     if spec.attack == "injection" and rng.random() < 0.7:

@@ -1,21 +1,26 @@
-"""Appearance variety of a capture: low or side light, an off-centre face, a turning head."""
+"""Appearance variety of a capture: low or side light, an off-centre face, a turning head, a
+stabilised image."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from liveness.config import SynthConfig
 from liveness.synth.capture import Capture
 from liveness.synth.scene import Lighting, Person
-from liveness.synth.trajectory import DevicePath, RigidPath
+from liveness.synth.trajectory import DevicePath, RigidPath, Wobble
 
 LIGHTINGS = ("normal", "low", "side")
 # A normal scene needs an auto-exposure gain of ~0.4-2.9 (median 1.0, 90 % below 1.9, measured
 # on 40 training-preset captures): above this gain the sensor's ISO is raised and its noise
 # grows with it.
 ISO_REF_GAIN = 2.0
+# An electronic stabiliser follows the phone's deliberate turn and takes the hand's tremor
+# (8-12 Hz) out of the image; of the sway (0.3-1.5 Hz) it leaves a share (Look.sway_kept).
+# Wobbles below this frequency count as sway.
+TREMOR_HZ = 3.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class Look:
     turn_t0: float  # when the turn starts, s; it lasts 0.6-1.2 s
     turn_len: float
     iso_noise: bool  # sensor noise grows with gain above ISO_REF_GAIN (presets; not the base)
+    stabilised: bool  # the image is stabilised electronically (the gyro is not)
+    sway_kept: float  # share of the hand's sway the stabilised image still shows
 
     @staticmethod
     def sample(cfg: SynthConfig, rng: np.random.Generator) -> Look:
@@ -52,6 +59,9 @@ class Look:
         t0, length = rng.uniform(0.1, 0.8), rng.uniform(0.6, 1.2)
         cdf = np.cumsum(cfg.light_shares) / np.sum(cfg.light_shares)
         lighting = LIGHTINGS[min(int(np.searchsorted(cdf, u_light, side="right")), 2)]
+        # Drawn last: the configurations made before stabilisation draw what they drew.
+        stabilised = bool(rng.random() < cfg.stabilised_share)
+        sway_kept = rng.uniform(*cfg.stabilised_sway)
         low = lighting == "low"
         return Look(
             lighting=lighting,
@@ -66,6 +76,8 @@ class Look:
             turn_t0=float(t0),
             turn_len=float(length),
             iso_noise=cfg.iso_noise,
+            stabilised=stabilised,
+            sway_kept=float(sway_kept),
         )
 
     def light(self, light: Lighting) -> None:
@@ -98,9 +110,23 @@ class Look:
             a = np.radians(self.aim_deg)
             path.aim = path.aim + a * np.array([np.cos(self.aim_angle), np.sin(self.aim_angle), 0])
 
+    def image_path(self, path: DevicePath | RigidPath) -> DevicePath | RigidPath:
+        """The path the image follows: `path` itself, or stabilised, its rotation's wobbles
+        without the tremor and with sway_kept of the sway (the arc, the tilt, the aim and every
+        translation kept: a stabiliser warps the image, it cannot move the camera). The
+        gyro and the accelerometer keep following `path`."""
+        if not self.stabilised or not isinstance(path, DevicePath):
+            return path
+        w = path.rot_wobble
+        keep = np.where(w.freq < TREMOR_HZ, self.sway_kept, 0.0)[:, None]  # (K, 1)
+        return replace(path, rot_wobble=Wobble(w.freq, w.amp * keep, w.phase))
+
     def meta(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "lighting": self.lighting,
             "aim_offset_deg": round(self.aim_deg, 3),
             "head_turn_deg": round(self.turn_deg, 3),
         }
+        if self.stabilised:  # only then: the meta of clips made before stays as it was
+            out["stabilised_sway_kept"] = round(self.sway_kept, 3)
+        return out
