@@ -248,11 +248,12 @@ def test_cli_preset_and_fixed_size(tmp_path: Path) -> None:
         assert clip.frames.shape[1:3] == (64, 48) and clip.meta["preset"] == "shifted"
 
 
-def test_cli_stabilised_share(tmp_path: Path) -> None:
+def test_cli_stabilised_share_and_filtered_walls(tmp_path: Path) -> None:
     out = tmp_path / "st"
     with contextlib.redirect_stdout(io.StringIO()):
         args = ["--clips", "2", "--seed", "3", "--width", "48", "--stabilised", "1"]
-        assert main(["synth", "--out", str(out), *args]) == 0
+        assert main(["synth", "--out", str(out), *args, "--filtered-walls"]) == 0
     info = json.loads((out / "synth.json").read_text())
     assert info["config"]["stabilised_share"] == 1.0 and info["preset"] == "training"
+    assert info["config"]["wall_filtered"] is True
     assert all("stabilised_sway_kept" in read_clip(out / r.clip).meta for r in read_manifest(out))

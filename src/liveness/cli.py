@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         "hand's tremor and most of its sway, the IMU with them (default: the preset's, 0)",
     )
     s.add_argument(
+        "--filtered-walls",
+        action="store_true",
+        help="average the wall's texture over each pixel's footprint, as a sensor does, "
+        "instead of one texel per ray (which aliases; off in every preset so far)",
+    )
+    s.add_argument(
         "--preview", action="store_true", help="also write contact sheets to OUT/preview"
     )
     s.set_defaults(func=commands.cmd_synth)

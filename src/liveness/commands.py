@@ -26,6 +26,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
             print(f"note: --preset shifted with a fixed {w}x{h}: size is no longer shifted")
     if args.stabilised is not None:
         cfg = dataclasses.replace(cfg, stabilised_share=args.stabilised)
+    if args.filtered_walls:
+        cfg = dataclasses.replace(cfg, wall_filtered=True)
     rows = generate_dataset(args.out, args.clips, args.seed, workers=args.workers, cfg=cfg)
     counts: dict[str, int] = {}
     for r in rows:

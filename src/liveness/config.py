@@ -82,6 +82,11 @@ class SynthConfig:
     # Repeat the 4 m wall texture mirrored beyond its edges instead of smearing its edge pixels
     # (wide views of far walls). Off only in the base configuration, to keep its clips' bytes.
     wall_mirror: bool = False
+    # Average the wall's texture over each pixel's footprint (mip-mapped), as a sensor
+    # integrates light, instead of one texel per ray, whose fine texture aliases into motion
+    # the wall does not make (docs/MOTION.md, "Where the room corners sit"). Off in the base
+    # and the presets so far (their clips' bytes): `liveness synth --filtered-walls`.
+    wall_filtered: bool = False
     light_warmth: tuple[float, ...] = (-0.15, 0.15)  # key-light colour: + warm, − cool
     # Appearance variety (synth/looks.py; none in the base): shares of normal, low and side
     # light, of off-centre faces and of turning heads; sensor noise growing with ISO gain.

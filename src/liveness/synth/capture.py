@@ -38,6 +38,9 @@ class Capture:
         rays = pixel_rays(self.width, self.height, f)
         r, p = self.path.pose(times)
         gyro, _ = imu_from_pose(self.shake or self.path, times)
+        for obj in self.objects:  # a filtered wall averages its texture over a pixel's angle
+            if isinstance(obj, Wall):
+                obj.pixel_rad = 1.0 / f
         out = []
         for i, t in enumerate(times):
             radiance = render(self.objects, r[i], p[i], rays, float(t))
@@ -59,6 +62,7 @@ def room(rng: np.random.Generator, light: Any, cfg: SynthConfig) -> Wall:
         wall_texture(rng, style=style),
         light,
         mirror=cfg.wall_mirror,
+        filtered=cfg.wall_filtered,
     )
 
 

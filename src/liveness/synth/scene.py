@@ -14,6 +14,7 @@ from liveness.synth.atlas import Atlas, sample_atlas, to_linear
 from liveness.synth.geometry import ray_ellipsoid, ray_plane
 from liveness.synth.head import cast_head
 from liveness.synth.settings import draw
+from liveness.synth.texels import mip_pyramid, trilinear
 from liveness.synth.trajectory import Wobble, min_jerk
 
 
@@ -128,6 +129,13 @@ class Wall:
     # Beyond its 4 m the texture repeats mirrored (seamless); False smears its edge pixels, as
     # the first version did (wide views of far walls show streaks then).
     mirror: bool = False
+    # Average the texture over each pixel's footprint on the wall (mip-mapped, trilinear), as
+    # a sensor integrates light over a pixel. Off, each ray samples one texel, and texture finer
+    # than a pixel aliases into patterns that move unlike the wall (docs/MOTION.md, "Where the
+    # room corners sit"). Off in the base and the presets so far (their clips' bytes).
+    filtered: bool = False
+    pixel_rad: float = 0.0  # the angle one pixel spans, rad: set by the capture that films it
+    _mips: list[np.ndarray] | None = field(default=None, repr=False)
 
     def trace(
         self, origin: np.ndarray, dirs: np.ndarray, t: float
@@ -136,13 +144,22 @@ class Wall:
         dist = ray_plane(origin, dirs, np.array([-self.distance, 0.0, 0.0]), n)
         ok = np.isfinite(dist)
         p = origin + np.where(ok, dist, 0.0)[:, None] * dirs
-        s = self.texture.shape[0]
         x, y = (p[:, 1] / self.extent) + 0.5, 0.5 - (p[:, 2] / self.extent)  # texture units
         if self.mirror:
             x, y = 1 - np.abs(np.mod(x, 2) - 1), 1 - np.abs(np.mod(y, 2) - 1)
+        lit = self.light.ambient + max(float(n @ self.light.direction), 0.0) * self.light.color
+        if self.filtered and self.pixel_rad > 0:
+            # A pixel's footprint on the wall (m): its angle times the distance, stretched by
+            # the obliquity; in texels, its log2 is the mip level.
+            if self._mips is None:
+                self._mips = mip_pyramid(self.texture)
+            slant = np.maximum(np.abs(dirs @ n), 0.1)
+            foot = np.where(ok, dist, 0.0) * self.pixel_rad / slant
+            level = np.log2(np.maximum(foot * self.texture.shape[0] / self.extent, 1.0))
+            return dist, trilinear(self._mips, x, y, level) * lit
+        s = self.texture.shape[0]
         u = np.clip(x * s, 0, s - 1).astype(np.int64)
         v = np.clip(y * s, 0, s - 1).astype(np.int64)
-        lit = self.light.ambient + max(float(n @ self.light.direction), 0.0) * self.light.color
         return dist, self.texture[v, u] * lit
 
 
