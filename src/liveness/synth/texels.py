@@ -9,6 +9,9 @@ def mip_pyramid(tex: np.ndarray) -> list[np.ndarray]:
     """(S, S, C) texture (S a power of two) -> its box-filtered halvings down to one texel,
     float32, level 0 first: level k averages 2^k × 2^k texels, as a pixel whose footprint
     covers them integrates their light."""
+    s = tex.shape[0]
+    if tex.shape[1] != s or s & (s - 1):
+        raise ValueError(f"mip_pyramid: a square power-of-two texture, not {tex.shape[:2]}")
     mips = [tex.astype(np.float32)]
     while mips[-1].shape[0] > 1:
         m = mips[-1]
